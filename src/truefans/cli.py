@@ -1,0 +1,372 @@
+"""The command line: parses options, calls the Python API, renders results. No analysis here."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table as RichTable
+
+from . import __version__
+from .errors import TruefansError
+from .measure.result import Result, plain
+from .workspace import ImportReport, Workspace, open_workspace
+
+app = typer.Typer(
+    help="truefans: measure marketing by what pays, not by who follows.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class Size(str, Enum):
+    small = "small"
+    medium = "medium"
+    large = "large"
+
+
+# -- shared options ---------------------------------------------------------------------------
+FormatOpt = Annotated[
+    Format, typer.Option("--format", "-f", help="table (default), json or csv on stdout")
+]
+SinceOpt = Annotated[str | None, typer.Option("--since", help="first day, YYYY-MM-DD")]
+UntilOpt = Annotated[str | None, typer.Option("--until", help="last day, YYYY-MM-DD")]
+OutcomeOpt = Annotated[
+    str | None, typer.Option("--outcome", help="outcome types to count, e.g. call,order")
+]
+
+_state: dict[str, Any] = {"workspace": None}
+
+
+@app.callback()
+def _main(
+    workspace: Annotated[
+        str | None,
+        typer.Option(
+            "--workspace",
+            "-w",
+            help="workspace file (default ./truefans.duckdb or $TRUEFANS_WORKSPACE)",
+        ),
+    ] = None,
+    version: Annotated[bool, typer.Option("--version", help="print the version")] = False,
+) -> None:
+    if version:
+        console.print(__version__)
+        raise typer.Exit()
+    _state["workspace"] = workspace
+
+
+def _open(create: bool = True) -> Workspace:
+    return open_workspace(_state["workspace"], create=create)
+
+
+def _fail(e: TruefansError) -> typer.Exit:
+    err_console.print(f"[red]error:[/red] {e}", highlight=False, soft_wrap=True)
+    return typer.Exit(code=e.exit_code)
+
+
+# -- rendering ------------------------------------------------------------------------------
+def _fmt(value: Any) -> str:
+    value = plain(value)
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    return str(value)
+
+
+def print_rows(rows: list[dict[str, Any]], fmt: Format, title: str = "", payload: Any = None) -> None:
+    if fmt is Format.json:
+        sys.stdout.write(json.dumps(payload if payload is not None else rows, indent=2) + "\n")
+        return
+    if fmt is Format.csv:
+        buf = io.StringIO()
+        if rows:
+            w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+            w.writeheader()
+            for r in rows:
+                w.writerow({k: "" if v is None else v for k, v in r.items()})
+        sys.stdout.write(buf.getvalue())
+        return
+    table = RichTable(title=title or None, show_lines=False, header_style="bold")
+    if not rows:
+        console.print(f"{title}: nothing to show")
+        return
+    for key in rows[0]:
+        table.add_column(key, overflow="fold")
+    for r in rows:
+        table.add_row(*[_fmt(v) for v in r.values()])
+    console.print(table)
+
+
+def render_picture(res: Result, fmt: Format) -> None:
+    if fmt is not Format.table:
+        print_rows(res.rows, fmt, payload=res.to_dict())
+        return
+    cur = res.assumptions.get("currency", "USD")
+    t = RichTable(title="The whole picture: what each channel brings", header_style="bold")
+    cols = [
+        ("channel", "channel"),
+        ("audience", "followers"),
+        ("engaged", "engaged"),
+        ("known", "known"),
+        ("questions", "questions"),
+        ("calls", "calls"),
+        ("leads", "leads"),
+        ("new_accounts", "new accts"),
+        ("orders", "orders"),
+        ("dollars", cur),
+        ("cost_dollars", f"cost {cur}"),
+        ("cost_hours", "hours"),
+        ("dollars_per_1k_followers", f"{cur}/1k fol."),
+        ("return_per_dollar", f"{cur} per {cur}"),
+        ("return_per_hour", f"{cur}/hour"),
+    ]
+    for key, label in cols:
+        t.add_column(label, justify="left" if key == "channel" else "right")
+    for r in res.rows:
+        t.add_row(*[_fmt(r[k]) for k, _ in cols])
+    tot = res.extra["totals"]
+    t.add_section()
+    t.add_row(
+        "total",
+        *[_fmt(tot.get(k)) if k in tot else "" for k, _ in cols[1:]],
+        style="bold",
+    )
+    console.print(t)
+    gap = res.extra["vanity_gap"]
+    console.print(
+        f"[bold]Vanity gap[/bold] {gap['index']:.2f} (0 = followers predict {cur}, "
+        f"1 = unrelated); rank correlation of followers with {cur}: "
+        f"{_fmt(gap['rank_correlation_followers_dollars'])}"
+    )
+    if gap["statement"]:
+        console.print(gap["statement"] + ".")
+    rules = res.assumptions["outcomes_by_rule"]
+    console.print(
+        f"[dim]Outcomes credited by self-report: {rules['self_reported']:,}, by last touch within "
+        f"{res.assumptions['lookback_days']} days: {rules['last_touch']:,}, unattributed: "
+        f"{rules['unattributed']:,}.[/dim]"
+    )
+    others = [r for r in res.rows if r.get("other_currencies")]
+    for r in others:
+        console.print(f"[dim]{r['channel']}: also {r['other_currencies']} (not added to {cur})[/dim]")
+
+
+def render_imports(reports: list[ImportReport], fmt: Format) -> None:
+    rows = [
+        {
+            "file": r.file,
+            "source": r.source,
+            "table": r.table,
+            "rows": r.rows,
+            "added": r.added,
+            "updated": r.updated,
+            "skipped": r.skipped,
+            "rejected": r.rejected,
+            "status": r.status,
+            "message": r.message,
+        }
+        for r in reports
+    ]
+    if fmt is Format.json:
+        for row in rows:
+            sys.stdout.write(json.dumps(row) + "\n")
+        return
+    if fmt is Format.csv:
+        print_rows(rows, fmt)
+        return
+    for r in reports:
+        dry = " (dry run: nothing stored)" if r.dry_run else ""
+        if r.status == "unusable":
+            err_console.print(f"[red]✗[/red] {r.file}: {r.message}", highlight=False)
+            continue
+        colour = "yellow" if r.rejected else "green"
+        console.print(
+            f"[{colour}]✓[/{colour}] {r.file} → {r.table} [{r.source}]: {r.rows:,} rows, "
+            f"{r.added:,} added, {r.updated:,} updated, {r.skipped:,} skipped as already there, "
+            f"{r.rejected:,} rejected{dry}",
+            highlight=False,
+        )
+        if r.message:
+            console.print(f"  [dim]{r.message}[/dim]", highlight=False)
+        if r.rejected and r.source_id is not None:
+            console.print(
+                f"  [dim]see them with: truefans rejects --source-id {r.source_id}[/dim]",
+                highlight=False,
+            )
+
+
+# -- commands -------------------------------------------------------------------------------
+@app.command()
+def init() -> None:
+    """Create an empty workspace (or bring an old one to the current schema)."""
+    try:
+        ws = _open()
+    except TruefansError as e:
+        raise _fail(e) from e
+    with ws:
+        console.print(f"workspace {ws.path} ready (schema version {ws.schema_version})")
+
+
+@app.command("import")
+def import_(
+    files: Annotated[list[Path], typer.Argument(help="files or folders to import")],
+    source: Annotated[
+        str | None, typer.Option("--source", help="force a source (see `truefans sources`)")
+    ] = None,
+    table: Annotated[
+        str | None, typer.Option("--table", help="the canonical table (generic source)")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="validate and count, store nothing")
+    ] = False,
+    tz: Annotated[
+        str | None,
+        typer.Option("--tz", help="time zone of times without an offset, e.g. Europe/Paris"),
+    ] = None,
+    currency: Annotated[
+        str | None, typer.Option("--currency", help="currency of amounts without one, e.g. USD")
+    ] = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Detect, validate and load files. Exit 0: all good; 3: some rows rejected; 2: a file unusable."""
+    try:
+        with _open() as ws:
+            with console.status("importing…") if fmt is Format.table and console.is_terminal else _null():
+                reports = ws.import_files(
+                    files, source=source, table=table, dry_run=dry_run, tz=tz, currency=currency
+                )
+    except TruefansError as e:
+        raise _fail(e) from e
+    render_imports(reports, fmt)
+    code = max((r.exit_code for r in reports), default=0)
+    if code:
+        raise typer.Exit(code=code)
+
+
+class _null:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+@app.command()
+def imports(fmt: FormatOpt = Format.table) -> None:
+    """What was loaded, from which file, when, with its counts."""
+    try:
+        with _open(create=False) as ws:
+            df = ws.imports()
+    except TruefansError as e:
+        raise _fail(e) from e
+    rows = [{k: plain(v) for k, v in r.items()} for r in df.to_dict(orient="records")]
+    print_rows(rows, fmt, "Imports")
+
+
+@app.command()
+def rejects(
+    source_id: Annotated[
+        int | None, typer.Option("--source-id", help="only this import (see `truefans imports`)")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", help="at most this many rows")] = 200,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Show the rows that were rejected and why (file, row, column, reason)."""
+    try:
+        with _open(create=False) as ws:
+            df = ws.rejects(source_id, limit=limit)
+    except TruefansError as e:
+        raise _fail(e) from e
+    rows = [{k: plain(v) for k, v in r.items()} for r in df.to_dict(orient="records")]
+    print_rows(rows, fmt, "Rejected rows")
+
+
+@app.command()
+def sources(fmt: FormatOpt = Format.table) -> None:
+    """List the export formats truefans reads, with how each is detected."""
+    from .ingest.registry import load_sources, origin_of
+
+    rows = [
+        {
+            "source": s.name,
+            "origin": origin_of(s.name),
+            "reads": s.description,
+            "detected_by": s.detection_rule,
+        }
+        for s in sorted(load_sources().values(), key=lambda s: s.name)
+    ]
+    print_rows(rows, fmt, "Sources")
+
+
+@app.command("picture")
+def picture_cmd(
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    outcome: OutcomeOpt = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """One row per channel: followers, engaged and known people, outcomes, dollars, cost, return."""
+    try:
+        with _open(create=False) as ws:
+            res = ws.picture(since=since, until=until, outcome=outcome)
+    except TruefansError as e:
+        raise _fail(e) from e
+    render_picture(res, fmt)
+
+
+@app.command()
+def demo(
+    seed: Annotated[int, typer.Option("--seed", help="random seed of the synthetic world")] = 7,
+    size: Annotated[Size, typer.Option("--size", help="small ≈ 2k people, large ≈ 1M")] = Size.small,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Build a demo workspace from a synthetic small business and show the whole picture."""
+    from .demo import build_demo
+
+    try:
+        with _open() as ws:
+            if fmt is Format.table:
+                console.print(
+                    f"Building the {size.value} demo world (seed {seed}) into {ws.path} …"
+                )
+            summary = build_demo(ws, seed=seed, size=size.value)
+            if fmt is Format.table:
+                console.print(
+                    f"Loaded {summary['people']:,} people, {summary['touchpoints']:,} touchpoints, "
+                    f"{summary['outcomes']:,} outcomes through the import path "
+                    f"({summary['seconds']:.1f} s).\n"
+                )
+            res = ws.picture()
+    except TruefansError as e:
+        raise _fail(e) from e
+    render_picture(res, fmt)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,42 @@
+"""The engine adapter: where the analyses' Ibis expressions run.
+
+Analyses are written once as Ibis expressions over the canonical tables. An :class:`Engine` holds
+what stays engine-specific: the connection and its session settings, how a table is reached and how
+a result is collected (as pandas with the declared columns). DuckDB is the default; a Spark engine
+can implement the same three methods.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import duckdb
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+
+class Engine(Protocol):
+    name: str
+
+    def table(self, name: str) -> ir.Table: ...
+
+    def execute(self, expr: ir.Table) -> pd.DataFrame: ...
+
+
+class DuckDBEngine:
+    """Runs Ibis expressions on the workspace's own DuckDB connection."""
+
+    name = "duckdb"
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+        # its own cursor: a relation Ibis opens must not collide with unfinished results of the
+        # workspace connection (DuckDB 2 refuses that); it sees all committed data
+        self.backend = ibis.duckdb.from_connection(con.cursor())
+
+    def table(self, name: str) -> ir.Table:
+        return self.backend.table(name)
+
+    def execute(self, expr: ir.Table) -> pd.DataFrame:
+        return self.backend.to_pyarrow(expr).to_pandas()

@@ -1,0 +1,425 @@
+"""The whole picture: one row per channel, from followers to dollars.
+
+Each outcome belongs to one channel: the self-reported "how did you hear" channel when the outcome
+has one, else the channel of the person's last touch in the 30 days up to the outcome, else it is
+unattributed (shown as its own row so the totals add up). Heavy aggregation runs in the engine as
+Ibis expressions; the per-channel assembly (a dozen rows) happens in pandas.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+
+from ..errors import InvalidOption
+from ..schema import AUDIENCE_METRICS, ENGAGED_TOUCH_KINDS, NEGATIVE_MONEY_TYPES, OUTCOME_TYPES
+from .result import Result
+
+if TYPE_CHECKING:
+    from ..engine import Engine
+    from ..workspace import Workspace
+
+LOOKBACK_DAYS = 30
+UNATTRIBUTED = "(unattributed)"
+COUNTED = {
+    "question": "questions",
+    "call": "calls",
+    "lead": "leads",
+    "new_account": "new_accounts",
+    "order": "orders",
+    "renewal": "renewals",
+}
+
+
+def parse_day(value: date | str | None, option: str) -> date | None:
+    if value is None or isinstance(value, date):
+        return value.date() if isinstance(value, datetime) else value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError as e:
+        raise InvalidOption(f"{option} {value!r} is not a date (use YYYY-MM-DD)") from e
+
+
+def parse_outcomes(outcome: Iterable[str] | str | None) -> list[str] | None:
+    if outcome is None:
+        return None
+    items = outcome.split(",") if isinstance(outcome, str) else list(outcome)
+    types = [t.strip().lower() for t in items if t.strip()]
+    bad = [t for t in types if t not in OUTCOME_TYPES]
+    if bad:
+        raise InvalidOption(
+            f"--outcome {', '.join(bad)}: unknown outcome type; known: {', '.join(OUTCOME_TYPES)}"
+        )
+    return types or None
+
+
+def attributed_outcomes(
+    engine: Engine,
+    since: date | None,
+    until: date | None,
+    types: list[str] | None,
+    lookback_days: int = LOOKBACK_DAYS,
+) -> ir.Table:
+    """Outcomes in the period with the channel each belongs to and the rule that decided it."""
+    o = engine.table("outcomes")
+    if since is not None:
+        o = o.filter(o.ts >= ibis.timestamp(datetime.combine(since, datetime.min.time())))
+    if until is not None:
+        end = datetime.combine(until + timedelta(days=1), datetime.min.time())
+        o = o.filter(o.ts < ibis.timestamp(end))
+    if types:
+        o = o.filter(o.type.isin(types))
+    o = o.select("outcome_id", "person_id", "ts", "type", "value", "currency", "channel_id")
+
+    reported = o.filter(o.channel_id.notnull()).mutate(rule=ibis.literal("self_reported"))
+    rest = o.filter(o.channel_id.isnull() & o.person_id.notnull())
+    t = engine.table("touchpoints").select(
+        t_person="person_id", t_ts="ts", t_channel="channel_id"
+    )
+    window = ibis.interval(days=lookback_days)
+    joined = rest.join(
+        t,
+        [
+            rest.person_id == t.t_person,
+            t.t_ts <= rest.ts,
+            t.t_ts >= rest.ts - window,
+        ],
+    )
+    ranked = joined.mutate(
+        _rn=ibis.row_number().over(
+            group_by=joined.outcome_id,
+            order_by=[joined.t_ts.desc(), joined.t_channel.asc()],
+        )
+    )
+    last = ranked.filter(ranked._rn == 0).select(
+        "outcome_id", "person_id", "ts", "type", "value", "currency", channel_id="t_channel"
+    )
+    last = last.mutate(rule=ibis.literal("last_touch"))
+    touched = last.select("outcome_id")
+    lost = o.filter(o.channel_id.isnull()).anti_join(touched, "outcome_id")
+    lost = lost.mutate(rule=ibis.literal("unattributed"))
+    cols = ["outcome_id", "person_id", "ts", "type", "value", "currency", "channel_id", "rule"]
+    return ibis.union(reported.select(cols), last.select(cols), lost.select(cols))
+
+
+def _signed_money(t: ir.Table) -> ir.Value:
+    val = t.value.cast("float64")
+    return ibis.cases((t.type.isin(NEGATIVE_MONEY_TYPES), -val.abs()), else_=val)
+
+
+def picture(
+    ws: Workspace,
+    since: date | str | None = None,
+    until: date | str | None = None,
+    outcome: Iterable[str] | str | None = None,
+) -> Result:
+    since_d = parse_day(since, "--since")
+    until_d = parse_day(until, "--until")
+    if since_d and until_d and since_d > until_d:
+        raise InvalidOption(f"--since {since_d} is after --until {until_d}")
+    types = parse_outcomes(outcome)
+    eng = ws.engine
+
+    channels = eng.execute(eng.table("channels").order_by("channel_id"))
+    att = attributed_outcomes(eng, since_d, until_d, types)
+    att = att.mutate(money=_signed_money(att), channel_id=att.channel_id.fill_null(UNATTRIBUTED))
+    # outcome counts per channel and type, and money per channel and currency
+    by_type = eng.execute(att.group_by(["channel_id", "type"]).agg(n=att.count()))
+    money = eng.execute(
+        att.filter(att.value.notnull() & att.currency.notnull())
+        .group_by(["channel_id", "currency"])
+        .agg(amount=lambda t: t.money.sum())
+    )
+    rules = eng.execute(att.group_by("rule").agg(n=att.count()))
+
+    engaged_known = eng.execute(_people_per_channel(eng, since_d, until_d))
+    audience = _audience(eng, until_d)
+    costs = _costs(eng, since_d, until_d)
+
+    currency = ws.setting("currency") or _main_currency(money, costs)
+    df = _assemble(channels, by_type, money, engaged_known, audience, costs, currency)
+    rule_counts = {r: 0 for r in ("self_reported", "last_touch", "unattributed")}
+    rule_counts.update({str(k): int(v) for k, v in zip(rules["rule"], rules["n"], strict=True)})
+    totals, platforms, gap = _summaries(df, currency)
+    period = {"since": since_d, "until": until_d}
+    assumptions: dict[str, Any] = {
+        "attribution": (
+            "an outcome belongs to its self-reported 'how did you hear' channel; else to the "
+            f"channel of the person's last touch in the {LOOKBACK_DAYS} days before it; else it "
+            "is unattributed"
+        ),
+        "outcomes_by_rule": rule_counts,
+        "lookback_days": LOOKBACK_DAYS,
+        "currency": currency,
+        "money": "refunds and fees are subtracted; other currencies are listed apart, never added",
+        "audience": (
+            "followers/subscribers/connections at the end of the period: the last "
+            f"{'/'.join(AUDIENCE_METRICS)} metric on or before it, else the follower list"
+        ),
+        "engaged": "people with an active touch (" + ", ".join(ENGAGED_TOUCH_KINDS) + ")",
+        "known": "people seen on the channel who can be reached by email or phone",
+        "costs": "cost periods starting inside the period",
+        "period": period,
+        "outcome_types": types or "all",
+    }
+    chart = {
+        "type": "bar",
+        "x": "channel",
+        "series": ["share_of_followers", "share_of_dollars"],
+        "title": "Share of followers vs share of dollars",
+    }
+    return Result(
+        "picture",
+        df,
+        assumptions,
+        {"totals": totals, "platforms": platforms, "vanity_gap": gap},
+        chart,
+    )
+
+
+def _people_per_channel(eng: Engine, since: date | None, until: date | None) -> ir.Table:
+    t = eng.table("touchpoints")
+    if since is not None:
+        t = t.filter(t.ts >= ibis.timestamp(datetime.combine(since, datetime.min.time())))
+    if until is not None:
+        end = datetime.combine(until + timedelta(days=1), datetime.min.time())
+        t = t.filter(t.ts < ibis.timestamp(end))
+    pairs = t.group_by(["channel_id", "person_id"]).agg(
+        engaged=t.kind.isin(list(ENGAGED_TOUCH_KINDS)).any()
+    )
+    ident = eng.table("identities")
+    aud = eng.table("audience")
+    aud_pairs = (
+        aud.join(ident.select("identity_id", i_person="person_id"), "identity_id")
+        .select(channel_id="channel_id", person_id="i_person")
+        .mutate(engaged=ibis.literal(False))
+    )
+    allpairs = ibis.union(pairs, aud_pairs.select("channel_id", "person_id", "engaged"))
+    allpairs = allpairs.group_by(["channel_id", "person_id"]).agg(engaged=allpairs.engaged.any())
+    reach = ident.filter(ident.kind.isin(["email", "phone"])).select("person_id").distinct()
+    reach = reach.mutate(known=ibis.literal(True))
+    j = allpairs.left_join(reach, allpairs.person_id == reach.person_id)
+    return j.group_by("channel_id").agg(
+        engaged=j.engaged.cast("int64").sum(),
+        known=j.known.fill_null(False).cast("int64").sum(),
+    )
+
+
+def _audience(eng: Engine, until: date | None) -> pd.DataFrame:
+    m = eng.table("metrics")
+    m = m.filter(m.metric.isin(list(AUDIENCE_METRICS)) & m.content_id.isnull())
+    if until is not None:
+        m = m.filter(m.date <= until)
+    last = m.mutate(
+        _rn=ibis.row_number().over(group_by=[m.channel_id, m.metric], order_by=m.date.desc())
+    )
+    last = last.filter(last._rn == 0)
+    from_metrics = eng.execute(last.group_by("channel_id").agg(audience=last.value.max()))
+    a = eng.table("audience")
+    if until is not None:
+        end = datetime.combine(until + timedelta(days=1), datetime.min.time())
+        a = a.filter(a.followed_at.isnull() | (a.followed_at < ibis.timestamp(end)))
+        a = a.filter(a.unfollowed_at.isnull() | (a.unfollowed_at >= ibis.timestamp(end)))
+    else:
+        a = a.filter(a.unfollowed_at.isnull())
+    from_lists = eng.execute(a.group_by("channel_id").agg(listed=a.count()))
+    out = from_lists.merge(from_metrics, on="channel_id", how="outer")
+    out["audience"] = out["audience"].fillna(out["listed"]).fillna(0)
+    return out[["channel_id", "audience"]]
+
+
+def _costs(eng: Engine, since: date | None, until: date | None) -> pd.DataFrame:
+    c = eng.table("costs")
+    if since is not None:
+        c = c.filter(c.period_start >= since)
+    if until is not None:
+        c = c.filter(c.period_start <= until)
+    return eng.execute(
+        c.group_by(["channel_id", "currency"]).agg(
+            cost_dollars=c.dollars.cast("float64").sum(), cost_hours=c.hours.sum()
+        )
+    )
+
+
+def _main_currency(money: pd.DataFrame, costs: pd.DataFrame) -> str:
+    totals: dict[str, float] = {}
+    for frame, col in ((money, "amount"), (costs, "cost_dollars")):
+        for cur, amount in zip(frame["currency"], frame[col], strict=True):
+            if isinstance(cur, str):
+                totals[cur] = totals.get(cur, 0.0) + abs(float(amount or 0))
+    return max(totals, key=lambda k: totals[k]) if totals else "USD"
+
+
+def _ratio(num: pd.Series, den: pd.Series) -> pd.Series:
+    den = den.astype(float)
+    return (num.astype(float) / den.where(den > 0)).astype(float)
+
+
+def _assemble(
+    channels: pd.DataFrame,
+    by_type: pd.DataFrame,
+    money: pd.DataFrame,
+    people: pd.DataFrame,
+    audience: pd.DataFrame,
+    costs: pd.DataFrame,
+    currency: str,
+) -> pd.DataFrame:
+    df = channels.rename(columns={"name": "channel"})[
+        ["channel_id", "channel", "platform", "kind", "owned"]
+    ].copy()
+    if (by_type["channel_id"] == UNATTRIBUTED).any() or (money["channel_id"] == UNATTRIBUTED).any():
+        df = pd.concat(
+            [
+                df,
+                pd.DataFrame(
+                    [
+                        {
+                            "channel_id": UNATTRIBUTED,
+                            "channel": "Unattributed",
+                            "platform": None,
+                            "kind": None,
+                            "owned": None,
+                        }
+                    ]
+                ),
+            ],
+            ignore_index=True,
+        )
+    df = df.merge(audience, on="channel_id", how="left")
+    df = df.merge(people, on="channel_id", how="left")
+    counts = by_type.pivot_table(index="channel_id", columns="type", values="n", aggfunc="sum")
+    for otype, col in COUNTED.items():
+        df[col] = df["channel_id"].map(counts[otype] if otype in counts else {})
+    other_types = [c for c in counts.columns if c not in COUNTED]
+    df["other_outcomes"] = (
+        df["channel_id"].map(counts[other_types].sum(axis=1)) if other_types else 0
+    )
+    main = money[money["currency"] == currency].set_index("channel_id")["amount"]
+    df["dollars"] = df["channel_id"].map(main)
+    others = money[money["currency"] != currency]
+    df["other_currencies"] = df["channel_id"].map(
+        {
+            ch: "; ".join(f"{cur} {amt:,.2f}" for cur, amt in zip(g["currency"], g["amount"], strict=True))
+            for ch, g in others.groupby("channel_id")
+        }
+    )
+    df["currency"] = currency
+    c_main = costs[(costs["currency"] == currency) | costs["currency"].isna()]
+    c_by = c_main.groupby("channel_id")[["cost_dollars", "cost_hours"]].sum()
+    hours_all = costs.groupby("channel_id")["cost_hours"].sum()
+    df["cost_dollars"] = df["channel_id"].map(c_by["cost_dollars"])
+    df["cost_hours"] = df["channel_id"].map(hours_all)
+    ints = ["audience", "engaged", "known", *COUNTED.values(), "other_outcomes"]
+    for col in ints:
+        df[col] = df[col].fillna(0).astype("int64")
+    for col in ("dollars", "cost_dollars", "cost_hours"):
+        df[col] = df[col].astype(float).fillna(0.0).round(2)
+    df["dollars_per_1k_followers"] = _ratio(df["dollars"] * 1000, df["audience"]).round(2)
+    df["return_per_dollar"] = _ratio(df["dollars"], df["cost_dollars"]).round(4)
+    df["return_per_hour"] = _ratio(df["dollars"], df["cost_hours"]).round(2)
+    aud_total = float(df["audience"].sum())
+    pos = df["dollars"].clip(lower=0)
+    dol_total = float(pos.sum())
+    df["share_of_followers"] = (df["audience"] / aud_total).round(4) if aud_total else 0.0
+    df["share_of_dollars"] = (pos / dol_total).round(4) if dol_total else 0.0
+    df["owned"] = df["owned"].astype("boolean")
+    cols = [
+        "channel_id",
+        "channel",
+        "platform",
+        "kind",
+        "owned",
+        "audience",
+        "engaged",
+        "known",
+        "questions",
+        "calls",
+        "leads",
+        "new_accounts",
+        "orders",
+        "renewals",
+        "other_outcomes",
+        "dollars",
+        "currency",
+        "other_currencies",
+        "cost_dollars",
+        "cost_hours",
+        "dollars_per_1k_followers",
+        "return_per_dollar",
+        "return_per_hour",
+        "share_of_followers",
+        "share_of_dollars",
+    ]
+    return df[cols].reset_index(drop=True)
+
+
+def _summaries(
+    df: pd.DataFrame, currency: str
+) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
+    sums = ["audience", "questions", "calls", "leads", "new_accounts", "orders", "renewals"]
+    money_cols = ["dollars", "cost_dollars", "cost_hours"]
+    totals: dict[str, Any] = {c: int(df[c].sum()) for c in sums}
+    totals.update({c: round(float(df[c].sum()), 2) for c in money_cols})
+    totals["currency"] = currency
+    totals["return_per_dollar"] = (
+        round(totals["dollars"] / totals["cost_dollars"], 4) if totals["cost_dollars"] else None
+    )
+    totals["return_per_hour"] = (
+        round(totals["dollars"] / totals["cost_hours"], 2) if totals["cost_hours"] else None
+    )
+    named = df[df["channel_id"] != "(unattributed)"]
+    platforms = []
+    for plat, g in named.groupby(named["platform"].fillna("(none)")):
+        row: dict[str, Any] = {"platform": plat, "channels": len(g)}
+        row.update({c: int(g[c].sum()) for c in sums})
+        row.update({c: round(float(g[c].sum()), 2) for c in money_cols})
+        row["owned"] = bool(g["owned"].fillna(False).all())
+        platforms.append(row)
+    platforms.sort(key=lambda r: -r["dollars"])
+
+    with_aud = named[named["audience"] > 0]
+    gap_rows = [
+        {
+            "channel_id": r.channel_id,
+            "share_of_followers": float(r.share_of_followers),
+            "share_of_dollars": float(r.share_of_dollars),
+            "gap": round(float(r.share_of_followers) - float(r.share_of_dollars), 4),
+        }
+        for r in df.itertuples()
+    ]
+    index = round(0.5 * sum(abs(r["gap"]) for r in gap_rows), 4)
+    corr = None
+    if len(with_aud) >= 3 and with_aud["dollars"].nunique() > 1:
+        corr = round(float(with_aud["audience"].rank().corr(with_aud["dollars"].rank())), 4)
+    biggest = named.sort_values("audience", ascending=False).head(1)
+    best = named.sort_values("dollars", ascending=False).head(1)
+    statement = ""
+    if len(biggest) and len(best) and aud_or_zero(biggest) > 0:
+        b, m = biggest.iloc[0], best.iloc[0]
+        statement = (
+            f"{b['channel']} has {b['share_of_followers']:.0%} of followers and brings "
+            f"{b['share_of_dollars']:.0%} of {currency}; {m['channel']} brings "
+            f"{m['share_of_dollars']:.0%} of {currency} with {m['share_of_followers']:.0%} of "
+            "followers"
+        )
+    gap = {
+        "index": index,
+        "meaning": (
+            "half the sum over channels of |share of followers - share of dollars|: 0 means "
+            "followers predict dollars perfectly, 1 means they are unrelated"
+        ),
+        "rank_correlation_followers_dollars": corr,
+        "by_channel": gap_rows,
+        "statement": statement,
+    }
+    return totals, platforms, gap
+
+
+def aud_or_zero(frame: pd.DataFrame) -> float:
+    return float(np.nan_to_num(frame["audience"].iloc[0]))

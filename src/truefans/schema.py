@@ -1,0 +1,358 @@
+"""The canonical tables, their columns, keys and enums: the one place that knows the data model.
+
+Nothing else in the package writes DDL. :func:`migrate` brings any workspace forward to
+:data:`SCHEMA_VERSION`; each step in :data:`MIGRATIONS` runs in its own transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import duckdb
+
+SCHEMA_VERSION = 1
+
+CHANNEL_KINDS = (
+    "social",
+    "email",
+    "web",
+    "search",
+    "paid",
+    "phone",
+    "event",
+    "referral",
+    "direct",
+    "client_service",
+    "press",
+    "other",
+)
+IDENTITY_KINDS = ("email", "phone", "handle", "profile_url", "crm_id", "customer_id", "cookie")
+TOUCH_KINDS = (
+    "view",
+    "follow",
+    "unfollow",
+    "like",
+    "comment",
+    "share",
+    "save",
+    "click",
+    "visit",
+    "open",
+    "reply",
+    "message",
+    "subscribe",
+    "unsubscribe",
+    "form",
+    "call",
+    "meeting",
+    "booth_visit",
+    "download",
+    "attend",
+)
+#: Touches that show a person acting, not merely being shown something.
+ENGAGED_TOUCH_KINDS = tuple(k for k in TOUCH_KINDS if k not in ("view", "follow", "unfollow"))
+OUTCOME_TYPES = (
+    "call",
+    "question",
+    "lead",
+    "new_account",
+    "order",
+    "renewal",
+    "refund",
+    "fee",
+    "subscription",
+    "enrollment",
+    "book_sale",
+    "donation",
+    "introduction",
+    "interview",
+    "offer",
+)
+#: Outcome types whose value is money leaving the business (subtracted whatever their sign).
+NEGATIVE_MONEY_TYPES = ("refund", "fee")
+#: Metrics that are running totals of an audience (the rest are per-period counts).
+AUDIENCE_METRICS = ("followers", "subscribers", "connections", "members")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # str, int, float, money, bool, timestamp, date, enum, currency
+    required: bool = False
+    enum: tuple[str, ...] = ()
+    references: str | None = None  # "table.column"
+    doc: str = ""
+
+    @property
+    def sql_type(self) -> str:
+        return _SQL_TYPES[self.type]
+
+
+_SQL_TYPES = {
+    "str": "VARCHAR",
+    "enum": "VARCHAR",
+    "currency": "VARCHAR",
+    "int": "BIGINT",
+    "float": "DOUBLE",
+    "money": "DECIMAL(18,4)",
+    "bool": "BOOLEAN",
+    "timestamp": "TIMESTAMP",
+    "date": "DATE",
+}
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    key: tuple[str, ...]
+    columns: tuple[Column, ...]
+    doc: str
+    load_order: int
+    #: columns compared to decide whether a re-imported row with a known key changed
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+
+def _c(name: str, type_: str, required: bool = False, **kw: object) -> Column:
+    return Column(name, type_, required, **kw)  # type: ignore[arg-type]
+
+
+CANONICAL: dict[str, Table] = {
+    t.name: t
+    for t in (
+        Table(
+            "channels",
+            ("channel_id",),
+            (
+                _c("channel_id", "str", True, doc="your short id, e.g. linkedin, newsletter"),
+                _c("name", "str", doc="display name; defaults to channel_id"),
+                _c("kind", "enum", True, enum=CHANNEL_KINDS),
+                _c("platform", "str", doc="who runs it: linkedin, google, mailchimp, self ..."),
+                _c("owned", "bool", doc="true if you control the audience (list, site, phone)"),
+            ),
+            "one row per channel",
+            0,
+        ),
+        Table(
+            "people",
+            ("person_id",),
+            (
+                _c("person_id", "str", True),
+                _c("display_name", "str"),
+                _c("company", "str"),
+                _c("title", "str"),
+                _c("industry", "str"),
+                _c("location", "str"),
+                _c("first_seen", "timestamp"),
+            ),
+            "resolved people (and accounts via company)",
+            1,
+        ),
+        Table(
+            "contents",
+            ("content_id",),
+            (
+                _c("content_id", "str", True),
+                _c("channel_id", "str", True, references="channels.channel_id"),
+                _c("published_at", "timestamp"),
+                _c("format", "str", doc="post, article, newsletter, video, talk ..."),
+                _c("title", "str"),
+                _c("url", "str"),
+                _c("text", "str"),
+                _c("topics", "str", doc="comma-separated"),
+            ),
+            "posts, articles, newsletters, videos, talks",
+            2,
+        ),
+        Table(
+            "identities",
+            ("identity_id",),
+            (
+                _c("identity_id", "str", True),
+                _c("person_id", "str", True, references="people.person_id"),
+                _c("kind", "enum", True, enum=IDENTITY_KINDS),
+                _c("platform", "str"),
+                _c("value", "str", doc="normalised value (may be empty with --hash-pii)"),
+                _c("value_hash", "str"),
+            ),
+            "every way a person appears; many per person",
+            3,
+        ),
+        Table(
+            "audience",
+            ("channel_id", "identity_id"),
+            (
+                _c("channel_id", "str", True, references="channels.channel_id"),
+                _c("identity_id", "str", True, doc="unknown ids are created as handles"),
+                _c("person_id", "str", doc="the person behind an identity not yet known"),
+                _c("followed_at", "timestamp"),
+                _c("unfollowed_at", "timestamp"),
+                _c("followers_count", "int"),
+                _c("following_count", "int"),
+                _c("posts_count", "int"),
+                _c("has_photo", "bool"),
+                _c("bio_length", "int"),
+                _c("has_url", "bool"),
+                _c("account_created", "timestamp"),
+                _c("verified", "bool"),
+            ),
+            "follower / connection / subscriber lists",
+            4,
+        ),
+        Table(
+            "touchpoints",
+            ("touch_id",),
+            (
+                _c("touch_id", "str", True),
+                _c("person_id", "str", True, references="people.person_id"),
+                _c("ts", "timestamp", True),
+                _c("channel_id", "str", True, references="channels.channel_id"),
+                _c("content_id", "str", references="contents.content_id"),
+                _c("kind", "enum", True, enum=TOUCH_KINDS),
+                _c("value", "float"),
+            ),
+            "person-level interactions",
+            5,
+        ),
+        Table(
+            "outcomes",
+            ("outcome_id",),
+            (
+                _c("outcome_id", "str", True),
+                _c("person_id", "str", references="people.person_id", doc="empty = anonymous"),
+                _c("ts", "timestamp", True),
+                _c("type", "enum", True, enum=OUTCOME_TYPES),
+                _c("value", "money"),
+                _c("currency", "currency", doc="ISO 4217; required when value is set"),
+                _c("channel_id", "str", references="channels.channel_id", doc="how did you hear"),
+                _c("order_ref", "str"),
+            ),
+            "the business results",
+            6,
+        ),
+        Table(
+            "costs",
+            ("channel_id", "period_start"),
+            (
+                _c("channel_id", "str", True, references="channels.channel_id"),
+                _c("period_start", "date", True),
+                _c("period_end", "date"),
+                _c("dollars", "money"),
+                _c("hours", "float"),
+                _c("currency", "currency"),
+            ),
+            "money and time spent per channel and period",
+            7,
+        ),
+        Table(
+            "metrics",
+            ("channel_id", "content_id", "date", "metric"),
+            (
+                _c("channel_id", "str", True, references="channels.channel_id"),
+                _c("content_id", "str", references="contents.content_id"),
+                _c("date", "date", True),
+                _c("metric", "str", True, doc="followers, impressions, likes, opens ..."),
+                _c("value", "float", True),
+            ),
+            "platform aggregates per day (audience metrics are running totals)",
+            8,
+        ),
+    )
+}
+
+#: Tables the generic import loads, in dependency order.
+IMPORT_ORDER = sorted(CANONICAL, key=lambda n: CANONICAL[n].load_order)
+
+
+def _canonical_ddl(t: Table) -> str:
+    cols = [f'"{c.name}" {c.sql_type}' for c in t.columns]
+    cols.append('"source_id" BIGINT')
+    return f'CREATE TABLE IF NOT EXISTS "{t.name}" ({", ".join(cols)})'
+
+
+_V1 = [
+    "CREATE TABLE IF NOT EXISTS _meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
+    "CREATE TABLE IF NOT EXISTS settings (key VARCHAR PRIMARY KEY, value VARCHAR)",
+    "CREATE SEQUENCE IF NOT EXISTS import_seq START 1",
+    """CREATE TABLE IF NOT EXISTS imports (
+        source_id BIGINT PRIMARY KEY, path VARCHAR, sha256 VARCHAR, format VARCHAR,
+        "table" VARCHAR, imported_at TIMESTAMP, rows BIGINT, added BIGINT, updated BIGINT,
+        skipped BIGINT, rejected BIGINT, note VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS rejects (
+        source_id BIGINT, "row" BIGINT, "column" VARCHAR, reason VARCHAR, raw VARCHAR)""",
+    # the demo world's ground truth: which channel truly caused each outcome
+    """CREATE TABLE IF NOT EXISTS truth (
+        outcome_id VARCHAR, channel_id VARCHAR, source_id BIGINT)""",
+    *[_canonical_ddl(CANONICAL[n]) for n in IMPORT_ORDER],
+]
+
+#: MIGRATIONS[i] brings a workspace from version i to i + 1.
+MIGRATIONS: list[list[str] | Callable[[duckdb.DuckDBPyConnection], None]] = [_V1]
+
+
+def current_version(con: duckdb.DuckDBPyConnection) -> int:
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = '_meta'"
+    ).fetchone()
+    if not exists or not exists[0]:
+        return 0
+    row = con.execute("SELECT value FROM _meta WHERE key = 'schema_version'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> int:
+    """Bring the workspace to :data:`SCHEMA_VERSION`; returns the version it started at."""
+    start = current_version(con)
+    if start > SCHEMA_VERSION:
+        from .errors import WorkspaceError
+
+        raise WorkspaceError(
+            f"this workspace has schema version {start}, newer than this truefans "
+            f"({SCHEMA_VERSION}); upgrade truefans to open it"
+        )
+    for version in range(start, SCHEMA_VERSION):
+        step = MIGRATIONS[version]
+        con.execute("BEGIN TRANSACTION")
+        try:
+            if callable(step):
+                step(con)
+            else:
+                for stmt in step:
+                    con.execute(stmt)
+            con.execute(
+                "INSERT OR REPLACE INTO _meta VALUES ('schema_version', ?)", [str(version + 1)]
+            )
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+    return start
+
+
+def clear_all(con: duckdb.DuckDBPyConnection) -> None:
+    """Empty every data table (used by `demo` to rebuild a workspace from scratch)."""
+    for name in [*IMPORT_ORDER, "imports", "rejects", "truth"]:
+        con.execute(f'DELETE FROM "{name}"')
+
+
+#: ISO 4217 active alphabetic codes (list of the ISO 4217 maintenance agency, 2024), plus XAU/XAG.
+ISO_4217 = frozenset(
+    """AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BOV BRL BSD BTN
+    BWP BYN BZD CAD CDF CHE CHF CHW CLF CLP CNY COP COU CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN
+    ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD
+    JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT
+    MOP MRU MUR MVR MWK MXN MXV MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG
+    QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SLL SOS SRD SSP STN SVC SYP SZL THB TJS
+    TMT TND TOP TRY TTD TWD TZS UAH UGX USD USN UYI UYU UYW UZS VED VES VND VUV WST XAF XAG XAU
+    XCD XCG XOF XPF YER ZAR ZMW ZWG ZWL""".split()
+)

@@ -1,0 +1,423 @@
+"""The workspace: one DuckDB file holding the canonical tables, and the import pipeline.
+
+``open_workspace(path)`` connects (creating and migrating the schema), and the :class:`Workspace`
+it returns is the Python API: imports, the import log, rejects and the analyses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import zoneinfo
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import pandas as pd
+
+from . import schema
+from .errors import InvalidOption, TruefansError, UnknownFormat, UnusableFile, WorkspaceError
+from .ingest import load
+from .ingest.registry import StageContext, load_sources
+
+if TYPE_CHECKING:
+    from .engine import Engine
+    from .measure.result import Result
+
+DEFAULT_WORKSPACE = "truefans.duckdb"
+ENV_WORKSPACE = "TRUEFANS_WORKSPACE"
+_IMPORTABLE = {".csv", ".tsv", ".txt", ".parquet"}
+
+
+@dataclass
+class ImportReport:
+    """What one file did to the workspace."""
+
+    file: str
+    source: str
+    table: str
+    rows: int = 0
+    added: int = 0
+    updated: int = 0
+    skipped: int = 0
+    rejected: int = 0
+    source_id: int | None = None
+    status: str = "ok"  # ok | rejects | unusable | duplicate
+    message: str = ""
+    dry_run: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def exit_code(self) -> int:
+        return {"unusable": 2, "rejects": 3}.get(self.status, 0)
+
+
+def resolve_path(path: str | os.PathLike[str] | None) -> Path:
+    raw = str(path) if path is not None else os.environ.get(ENV_WORKSPACE) or DEFAULT_WORKSPACE
+    if raw.startswith("duckdb://"):
+        raw = raw[len("duckdb://") :]
+    return Path(raw).expanduser()
+
+
+def open_workspace(path: str | os.PathLike[str] | None = None, *, create: bool = True) -> Workspace:
+    """Open (and create or migrate) the workspace at ``path`` (default ``./truefans.duckdb``)."""
+    p = resolve_path(path)
+    if p.is_dir():
+        raise WorkspaceError(f"{p} is a directory; give the path of a workspace file")
+    if not p.exists() and not create:
+        raise WorkspaceError(f"no workspace at {p}; run `truefans init` or `truefans demo` first")
+    if not p.parent.exists():
+        raise WorkspaceError(f"cannot create {p}: folder {p.parent} does not exist")
+    try:
+        con = duckdb.connect(str(p))
+    except duckdb.IOException as e:
+        msg = str(e).splitlines()[0]
+        if "lock" in msg.lower():
+            raise WorkspaceError(f"{p} is in use by another truefans process ({msg})") from e
+        raise WorkspaceError(f"{p} is not a truefans workspace (not a DuckDB file: {msg})") from e
+    except duckdb.Error as e:
+        raise WorkspaceError(f"cannot open {p}: {str(e).splitlines()[0]}") from e
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")
+    try:
+        schema.migrate(con)
+    except duckdb.Error as e:
+        con.close()
+        raise WorkspaceError(f"cannot prepare {p}: {str(e).splitlines()[0]}") from e
+    return Workspace(p, con)
+
+
+class Workspace:
+    """A truefans workspace. Use :func:`open_workspace` to get one."""
+
+    def __init__(self, path: Path, con: duckdb.DuckDBPyConnection) -> None:
+        self.path = path
+        self.con = con
+        self._engine: Engine | None = None
+
+    # -- basics ---------------------------------------------------------------------------
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            from .engine import DuckDBEngine
+
+            self._engine = DuckDBEngine(self.con)
+        return self._engine
+
+    @property
+    def schema_version(self) -> int:
+        return schema.current_version(self.con)
+
+    def setting(self, key: str, default: str | None = None) -> str | None:
+        row = self.con.execute("SELECT value FROM settings WHERE key = ?", [key]).fetchone()
+        return row[0] if row else default
+
+    def set_setting(self, key: str, value: str) -> None:
+        if key == "timezone":
+            _check_tz(value)
+        self.con.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", [key, value])
+
+    def count(self, table: str) -> int:
+        if table not in schema.CANONICAL and table not in ("imports", "rejects", "truth"):
+            raise InvalidOption(f"unknown table '{table}'")
+        row = self.con.execute(f'SELECT count(*) FROM "{table}"').fetchone()
+        return int(row[0]) if row else 0
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        else:
+            self.con.execute("COMMIT")
+
+    # -- import ---------------------------------------------------------------------------
+    def import_files(
+        self,
+        files: Sequence[str | os.PathLike[str]],
+        *,
+        source: str | None = None,
+        table: str | None = None,
+        dry_run: bool = False,
+        tz: str | None = None,
+        currency: str | None = None,
+    ) -> list[ImportReport]:
+        """Import files (or folders of files); one transaction per file.
+
+        A file that cannot be used at all is reported with status ``unusable`` and stores
+        nothing; the other files still load.
+        """
+        if table is not None and table not in schema.CANONICAL:
+            raise InvalidOption(f"unknown table '{table}'; tables: {', '.join(schema.CANONICAL)}")
+        if tz is not None:
+            _check_tz(tz)
+        if currency is not None and currency.upper() not in schema.ISO_4217:
+            raise InvalidOption(f"--currency {currency!r} is not an ISO 4217 code (e.g. USD)")
+        tz = tz or self.setting("timezone")
+        sources = load_sources()
+        if source is not None and source not in sources:
+            raise InvalidOption(f"unknown source '{source}'; known: {', '.join(sorted(sources))}")
+        paths = list(_expand(files))
+        planned: list[tuple[int, int, Path, str | None]] = []
+        reports: list[ImportReport] = []
+        for i, p in enumerate(paths):
+            order = 99
+            if p.is_file():
+                guess = table or _table_hint(p)
+                order = schema.CANONICAL[guess].load_order if guess in schema.CANONICAL else 50
+            planned.append((order, i, p, table))
+        planned.sort(key=lambda t: (t[0], t[1]))
+        for _, _, p, tbl in planned:
+            try:
+                reports.extend(
+                    self._import_one(p, source, tbl, dry_run=dry_run, tz=tz, currency=currency)
+                )
+            except UnusableFile as e:
+                reports.append(
+                    ImportReport(
+                        file=str(p),
+                        source=source or "?",
+                        table=tbl or "?",
+                        status="unusable",
+                        message=e.message,
+                    )
+                )
+        return reports
+
+    def _detect(self, path: Path, source: str | None, table: str | None) -> tuple[str, str | None]:
+        sources = load_sources()
+        if source is not None:
+            return source, table
+        with path.open("rb") as fh:
+            head = fh.read(65536)
+        found = []
+        for src in sources.values():
+            try:
+                det = src.detect(path, head)
+            except Exception:  # a detector must never break detection for the others
+                det = None
+            if det is not None:
+                found.append(det)
+        if not found:
+            names = ", ".join(sorted(sources))
+            raise UnknownFormat(
+                str(path),
+                "no source recognises this file. For the generic format name the file after its "
+                f"table (e.g. outcomes.csv) or pass --table; known sources: {names}",
+            )
+        best = max(found, key=lambda d: d.confidence)
+        return best.source, table or best.table
+
+    def _import_one(
+        self,
+        path: Path,
+        source: str | None,
+        table: str | None,
+        *,
+        dry_run: bool,
+        tz: str | None,
+        currency: str | None,
+    ) -> list[ImportReport]:
+        _check_readable(path)
+        src_name, table = self._detect(path, source, table)
+        src = load_sources()[src_name]
+        digest = _sha256(path)
+        con = self.con
+        ctx = StageContext(con=con, path=path, table=table, tz=tz, currency=currency)
+        try:
+            staged_tables = src.stage(ctx)
+        except UnusableFile:
+            raise
+        except (duckdb.Error, OSError, ValueError) as e:
+            raise UnusableFile(str(path), f"cannot be read ({str(e).splitlines()[0]})") from e
+        reports = []
+        try:
+            for staged in staged_tables:
+                prev = con.execute(
+                    'SELECT source_id, rows FROM imports WHERE sha256 = ? AND "table" = ? '
+                    "AND format = ? ORDER BY source_id LIMIT 1",
+                    [digest, staged.table, src_name],
+                ).fetchone()
+                if prev is not None:
+                    reports.append(
+                        ImportReport(
+                            file=str(path),
+                            source=src_name,
+                            table=staged.table,
+                            rows=int(prev[1]),
+                            skipped=int(prev[1]),
+                            source_id=int(prev[0]),
+                            status="duplicate",
+                            message=f"already imported (import #{prev[0]}); nothing added",
+                            dry_run=dry_run,
+                        )
+                    )
+                    continue
+                reports.append(
+                    self._store(path, src_name, staged, digest, dry_run, tz, currency)
+                )
+        finally:
+            for staged in staged_tables:
+                con.execute(f'DROP TABLE IF EXISTS "{staged.relation}"')
+        return reports
+
+    def _store(
+        self,
+        path: Path,
+        src_name: str,
+        staged: Any,
+        digest: str,
+        dry_run: bool,
+        tz: str | None,
+        currency: str | None,
+    ) -> ImportReport:
+        con = self.con
+        checked = f"{staged.relation}_checked"
+        load.build_checked(con, staged, checked, tz=tz, currency=currency)
+        row = con.execute("SELECT nextval('import_seq')").fetchone()
+        assert row is not None
+        source_id = int(row[0])
+        con.execute("BEGIN TRANSACTION")
+        try:
+            counts = load.store_checked(con, staged, checked, source_id)
+            note = "; ".join(x for x in (staged.note, f"time zone {tz}" if tz else "") if x)
+            con.execute(
+                "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    source_id,
+                    str(path.resolve()),
+                    digest,
+                    src_name,
+                    staged.table,
+                    datetime.now(UTC).replace(tzinfo=None),
+                    counts.rows,
+                    counts.added,
+                    counts.updated,
+                    counts.skipped,
+                    counts.rejected,
+                    note,
+                ],
+            )
+            if dry_run:
+                con.execute("ROLLBACK")
+            else:
+                con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        finally:
+            con.execute(f'DROP TABLE IF EXISTS "{checked}"')
+        return ImportReport(
+            file=str(path),
+            source=src_name,
+            table=staged.table,
+            rows=counts.rows,
+            added=counts.added,
+            updated=counts.updated,
+            skipped=counts.skipped,
+            rejected=counts.rejected,
+            source_id=None if dry_run else source_id,
+            status="rejects" if counts.rejected else "ok",
+            message=staged.note,
+            dry_run=dry_run,
+        )
+
+    def imports(self) -> pd.DataFrame:
+        return self.con.execute(
+            'SELECT source_id, imported_at, format AS source, "table", path, rows, added, '
+            "updated, skipped, rejected, note FROM imports ORDER BY source_id"
+        ).df()
+
+    def rejects(self, source_id: int | None = None, limit: int | None = None) -> pd.DataFrame:
+        sql = (
+            'SELECT r.source_id, i.path AS file, r."row", r."column", r.reason, r.raw '
+            "FROM rejects r LEFT JOIN imports i USING (source_id)"
+        )
+        params: list[object] = []
+        if source_id is not None:
+            sql += " WHERE r.source_id = ?"
+            params.append(source_id)
+        sql += ' ORDER BY r.source_id, r."row"'
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return self.con.execute(sql, params).df()
+
+    # -- analyses -------------------------------------------------------------------------
+    def picture(
+        self,
+        since: date | str | None = None,
+        until: date | str | None = None,
+        outcome: Iterable[str] | str | None = None,
+    ) -> Result:
+        from .measure.picture import picture
+
+        return picture(self, since=since, until=until, outcome=outcome)
+
+
+def _check_tz(tz: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(tz)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as e:
+        raise InvalidOption(
+            f"unknown time zone {tz!r}; use an IANA name like Europe/Paris or America/Chicago"
+        ) from e
+
+
+def _expand(files: Sequence[str | os.PathLike[str]]) -> Iterator[Path]:
+    for f in files:
+        p = Path(f)
+        if p.is_dir():
+            inside = sorted(
+                c for c in p.rglob("*") if c.is_file() and c.suffix.lower() in _IMPORTABLE
+            )
+            if not inside:
+                yield p  # reported as unusable below
+            yield from inside
+        else:
+            yield p
+
+
+def _table_hint(p: Path) -> str | None:
+    from .ingest.generic import table_from_name
+
+    return table_from_name(p)
+
+
+def _check_readable(path: Path) -> None:
+    if not path.exists():
+        raise UnusableFile(str(path), "no such file")
+    if path.is_dir():
+        raise UnusableFile(str(path), "is a folder with no CSV or Parquet files in it")
+    if not os.access(path, os.R_OK):
+        raise UnusableFile(str(path), "cannot be read (permission denied)")
+    if path.stat().st_size == 0:
+        raise UnusableFile(str(path), "the file is empty (no header, no rows)")
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 22):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+__all__ = ["ImportReport", "TruefansError", "Workspace", "open_workspace"]
