@@ -10,7 +10,7 @@ import pytest
 os.environ["TRUEFANS_NO_PLUGINS"] = "1"
 os.environ.pop("TRUEFANS_WORKSPACE", None)
 
-import truefans  # noqa: E402
+import truefans
 
 DATA = Path(__file__).parent / "data"
 GENERIC = DATA / "generic"

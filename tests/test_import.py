@@ -18,11 +18,22 @@ def test_generic_files_land_in_their_tables(ws, generic_files):
     reports = ws.import_files(generic_files)
     by_table = {r.table: r for r in reports}
     assert [r.table for r in reports] == [
-        "channels", "people", "identities", "touchpoints", "outcomes", "costs", "metrics"
+        "channels",
+        "people",
+        "identities",
+        "touchpoints",
+        "outcomes",
+        "costs",
+        "metrics",
     ]
     assert {t: r.added for t, r in by_table.items()} == {
-        "channels": 4, "people": 3, "identities": 4, "touchpoints": 6, "outcomes": 7,
-        "costs": 3, "metrics": 4,
+        "channels": 4,
+        "people": 3,
+        "identities": 4,
+        "touchpoints": 6,
+        "outcomes": 7,
+        "costs": 3,
+        "metrics": 4,
     }
     assert all(r.rejected == 0 and r.exit_code == 0 for r in reports)
     # p4 is used by identities/touchpoints/outcomes without a people row: created once

@@ -6,12 +6,14 @@ import csv
 import io
 import json
 import sys
-from enum import Enum
+from contextlib import nullcontext
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table as RichTable
 
 from . import __version__
@@ -25,17 +27,18 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err_console = Console(stderr=True)
+# a pipe or a file gets wide lines rather than wrapped cells
+console = Console(width=None if sys.stdout.isatty() else 150)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 150)
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
 
 
-class Size(str, Enum):
+class Size(StrEnum):
     small = "small"
     medium = "medium"
     large = "large"
@@ -77,7 +80,7 @@ def _open(create: bool = True) -> Workspace:
 
 
 def _fail(e: TruefansError) -> typer.Exit:
-    err_console.print(f"[red]error:[/red] {e}", highlight=False, soft_wrap=True)
+    err_console.print(f"[red]error:[/red] {escape(str(e))}", highlight=False, soft_wrap=True)
     return typer.Exit(code=e.exit_code)
 
 
@@ -92,10 +95,12 @@ def _fmt(value: Any) -> str:
         return f"{value:,}"
     if isinstance(value, float):
         return f"{value:,.2f}"
-    return str(value)
+    return escape(str(value))
 
 
-def print_rows(rows: list[dict[str, Any]], fmt: Format, title: str = "", payload: Any = None) -> None:
+def print_rows(
+    rows: list[dict[str, Any]], fmt: Format, title: str = "", payload: Any = None
+) -> None:
     if fmt is Format.json:
         sys.stdout.write(json.dumps(payload if payload is not None else rows, indent=2) + "\n")
         return
@@ -119,13 +124,23 @@ def print_rows(rows: list[dict[str, Any]], fmt: Format, title: str = "", payload
     console.print(table)
 
 
+def _table(title: str, cols: list[tuple[str, str]], rows: list[dict[str, Any]]) -> RichTable:
+    t = RichTable(title=title, header_style="bold", title_justify="left")
+    for i, (_, label) in enumerate(cols):
+        t.add_column(label, justify="left" if i == 0 else "right", no_wrap=i == 0)
+    for r in rows:
+        t.add_row(*[_fmt(r.get(k)) for k, _ in cols])
+    return t
+
+
 def render_picture(res: Result, fmt: Format) -> None:
     if fmt is not Format.table:
         print_rows(res.rows, fmt, payload=res.to_dict())
         return
     cur = res.assumptions.get("currency", "USD")
-    t = RichTable(title="The whole picture: what each channel brings", header_style="bold")
-    cols = [
+    rows = res.rows
+    tot = {"channel": "total", **res.extra["totals"]}
+    who = [
         ("channel", "channel"),
         ("audience", "followers"),
         ("engaged", "engaged"),
@@ -135,42 +150,59 @@ def render_picture(res: Result, fmt: Format) -> None:
         ("leads", "leads"),
         ("new_accounts", "new accts"),
         ("orders", "orders"),
+        ("renewals", "renewals"),
+    ]
+    t = _table("What each channel brings", who, rows)
+    t.add_section()
+    t.add_row(*[_fmt(tot.get(k)) for k, _ in who], style="bold")
+    console.print(t)
+    money = [
+        ("channel", "channel"),
+        ("share_of_followers", "% followers"),
+        ("share_of_dollars", f"% {cur}"),
         ("dollars", cur),
         ("cost_dollars", f"cost {cur}"),
         ("cost_hours", "hours"),
-        ("dollars_per_1k_followers", f"{cur}/1k fol."),
         ("return_per_dollar", f"{cur} per {cur}"),
-        ("return_per_hour", f"{cur}/hour"),
+        ("return_per_hour", f"{cur} per hour"),
+        ("dollars_per_1k_followers", f"{cur} per 1k fol."),
     ]
-    for key, label in cols:
-        t.add_column(label, justify="left" if key == "channel" else "right")
-    for r in res.rows:
-        t.add_row(*[_fmt(r[k]) for k, _ in cols])
-    tot = res.extra["totals"]
-    t.add_section()
-    t.add_row(
-        "total",
-        *[_fmt(tot.get(k)) if k in tot else "" for k, _ in cols[1:]],
-        style="bold",
-    )
-    console.print(t)
+    shown = [
+        {
+            **r,
+            "share_of_followers": f"{r['share_of_followers'] or 0:.0%}",
+            "share_of_dollars": f"{r['share_of_dollars'] or 0:.0%}",
+        }
+        for r in rows
+    ]
+    m = _table("What it costs and returns", money, shown)
+    m.add_section()
+    m.add_row(*[_fmt(tot.get(k)) if k in tot else "" for k, _ in money], style="bold")
+    console.print(m)
     gap = res.extra["vanity_gap"]
     console.print(
         f"[bold]Vanity gap[/bold] {gap['index']:.2f} (0 = followers predict {cur}, "
         f"1 = unrelated); rank correlation of followers with {cur}: "
-        f"{_fmt(gap['rank_correlation_followers_dollars'])}"
+        f"{_fmt(gap['rank_correlation_followers_dollars'])}",
+        soft_wrap=True,
     )
     if gap["statement"]:
-        console.print(gap["statement"] + ".")
+        console.print(escape(gap["statement"]) + ".", soft_wrap=True)
     rules = res.assumptions["outcomes_by_rule"]
     console.print(
-        f"[dim]Outcomes credited by self-report: {rules['self_reported']:,}, by last touch within "
-        f"{res.assumptions['lookback_days']} days: {rules['last_touch']:,}, unattributed: "
-        f"{rules['unattributed']:,}.[/dim]"
+        f"[dim]Which channel an outcome belongs to: its self-reported 'how did you hear' "
+        f"({rules['self_reported']:,}), else the last touch within "
+        f"{res.assumptions['lookback_days']} days ({rules['last_touch']:,}); "
+        f"unattributed: {rules['unattributed']:,}.[/dim]",
+        soft_wrap=True,
     )
-    others = [r for r in res.rows if r.get("other_currencies")]
-    for r in others:
-        console.print(f"[dim]{r['channel']}: also {r['other_currencies']} (not added to {cur})[/dim]")
+    for r in rows:
+        if r.get("other_currencies"):
+            console.print(
+                f"[dim]{escape(str(r['channel']))}: also {r['other_currencies']} "
+                f"(not added to {cur})[/dim]",
+                soft_wrap=True,
+            )
 
 
 def render_imports(reports: list[ImportReport], fmt: Format) -> None:
@@ -199,17 +231,23 @@ def render_imports(reports: list[ImportReport], fmt: Format) -> None:
     for r in reports:
         dry = " (dry run: nothing stored)" if r.dry_run else ""
         if r.status == "unusable":
-            err_console.print(f"[red]✗[/red] {r.file}: {r.message}", highlight=False)
+            err_console.print(
+                f"[red]✗[/red] {escape(r.file)}: {escape(r.message)}",
+                highlight=False,
+                soft_wrap=True,
+            )
             continue
         colour = "yellow" if r.rejected else "green"
         console.print(
-            f"[{colour}]✓[/{colour}] {r.file} → {r.table} [{r.source}]: {r.rows:,} rows, "
+            f"[{colour}]✓[/{colour}] {escape(r.file)} → {r.table} {escape('[' + r.source + ']')}: "
+            f"{r.rows:,} rows, "
             f"{r.added:,} added, {r.updated:,} updated, {r.skipped:,} skipped as already there, "
             f"{r.rejected:,} rejected{dry}",
             highlight=False,
+            soft_wrap=True,
         )
         if r.message:
-            console.print(f"  [dim]{r.message}[/dim]", highlight=False)
+            console.print(f"  [dim]{escape(r.message)}[/dim]", highlight=False, soft_wrap=True)
         if r.rejected and r.source_id is not None:
             console.print(
                 f"  [dim]see them with: truefans rejects --source-id {r.source_id}[/dim]",
@@ -252,25 +290,17 @@ def import_(
 ) -> None:
     """Detect, validate and load files. Exit 0: all good; 3: some rows rejected; 2: a file unusable."""
     try:
-        with _open() as ws:
-            with console.status("importing…") if fmt is Format.table and console.is_terminal else _null():
-                reports = ws.import_files(
-                    files, source=source, table=table, dry_run=dry_run, tz=tz, currency=currency
-                )
+        show = fmt is Format.table and console.is_terminal
+        with _open() as ws, console.status("importing…") if show else nullcontext():
+            reports = ws.import_files(
+                files, source=source, table=table, dry_run=dry_run, tz=tz, currency=currency
+            )
     except TruefansError as e:
         raise _fail(e) from e
     render_imports(reports, fmt)
     code = max((r.exit_code for r in reports), default=0)
     if code:
         raise typer.Exit(code=code)
-
-
-class _null:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 @app.command()
@@ -281,7 +311,7 @@ def imports(fmt: FormatOpt = Format.table) -> None:
             df = ws.imports()
     except TruefansError as e:
         raise _fail(e) from e
-    rows = [{k: plain(v) for k, v in r.items()} for r in df.to_dict(orient="records")]
+    rows = [{str(k): plain(v) for k, v in r.items()} for r in df.to_dict(orient="records")]
     print_rows(rows, fmt, "Imports")
 
 
@@ -299,7 +329,7 @@ def rejects(
             df = ws.rejects(source_id, limit=limit)
     except TruefansError as e:
         raise _fail(e) from e
-    rows = [{k: plain(v) for k, v in r.items()} for r in df.to_dict(orient="records")]
+    rows = [{str(k): plain(v) for k, v in r.items()} for r in df.to_dict(orient="records")]
     print_rows(rows, fmt, "Rejected rows")
 
 
@@ -339,7 +369,9 @@ def picture_cmd(
 @app.command()
 def demo(
     seed: Annotated[int, typer.Option("--seed", help="random seed of the synthetic world")] = 7,
-    size: Annotated[Size, typer.Option("--size", help="small ≈ 2k people, large ≈ 1M")] = Size.small,
+    size: Annotated[
+        Size, typer.Option("--size", help="small ≈ 2k people, large ≈ 1M")
+    ] = Size.small,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Build a demo workspace from a synthetic small business and show the whole picture."""

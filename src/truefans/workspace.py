@@ -271,9 +271,7 @@ class Workspace:
                         )
                     )
                     continue
-                reports.append(
-                    self._store(path, src_name, staged, digest, dry_run, tz, currency)
-                )
+                reports.append(self._store(path, src_name, staged, digest, dry_run, tz, currency))
         finally:
             for staged in staged_tables:
                 con.execute(f'DROP TABLE IF EXISTS "{staged.relation}"')

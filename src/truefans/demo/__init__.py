@@ -50,9 +50,7 @@ def build_demo(ws: Workspace, seed: int = 7, size: str = "small") -> dict[str, A
         raise UnusableFile(r.file, f"demo data did not import cleanly: {r.status} {r.message}")
     ws.con.register("__truth", world.truth)
     try:
-        ws.con.execute(
-            "INSERT INTO truth SELECT outcome_id, channel_id, NULL FROM __truth"
-        )
+        ws.con.execute("INSERT INTO truth SELECT outcome_id, channel_id, NULL FROM __truth")
     finally:
         ws.con.unregister("__truth")
     ws.set_setting("demo", "true")

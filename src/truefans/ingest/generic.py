@@ -99,7 +99,9 @@ def check_columns(path: Path, table: str, header: list[str]) -> None:
             problems.append(f"unknown column '{col}'{hint}")
     derivable = {"identity_id"} if table == "identities" else set()
     missing = [
-        c.name for c in spec.columns if c.required and c.name not in seen and c.name not in derivable
+        c.name
+        for c in spec.columns
+        if c.required and c.name not in seen and c.name not in derivable
     ]
     if missing:
         problems.append("missing required column(s) " + ", ".join(missing))

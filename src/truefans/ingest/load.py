@@ -156,7 +156,9 @@ def build_checked(
                 "' is not an ISO 4217 currency code (e.g. USD, EUR, GBP)'"
             )
         if col.references == "channels.channel_id":
-            known = [r[0] for r in con.execute("SELECT channel_id FROM channels ORDER BY 1").fetchall()]
+            known = [
+                r[0] for r in con.execute("SELECT channel_id FROM channels ORDER BY 1").fetchall()
+            ]
             shown = ", ".join(known[:30]) + (" ..." if len(known) > 30 else "")
             hint = f"known channels: {shown}" if known else "no channels are declared yet"
             # a literal list is a fast hash probe; a subquery would be a join per row
@@ -190,9 +192,16 @@ def build_checked(
     x_keep = ", ".join(xs[n] for n in names if xs[n] != "NULL")
     err_sel = ", ".join(f"{sql} AS {q(f'__e{i}')}" for i, (_, sql) in enumerate(errs))
     parts = [f"{lit(name + ': ')} || {q(f'__e{i}')}" for i, (name, _) in enumerate(errs)]
-    flags = [f"CASE WHEN {q(f'__e{i}')} IS NOT NULL THEN {lit(name)} END" for i, (name, _) in enumerate(errs)]
-    err_sql = f"NULLIF(concat_ws('; ', {', '.join(parts)}), '')" if parts else "CAST(NULL AS VARCHAR)"
-    cols_sql = f"NULLIF(concat_ws(', ', {', '.join(flags)}), '')" if flags else "CAST(NULL AS VARCHAR)"
+    flags = [
+        f"CASE WHEN {q(f'__e{i}')} IS NOT NULL THEN {lit(name)} END"
+        for i, (name, _) in enumerate(errs)
+    ]
+    err_sql = (
+        f"NULLIF(concat_ws('; ', {', '.join(parts)}), '')" if parts else "CAST(NULL AS VARCHAR)"
+    )
+    cols_sql = (
+        f"NULLIF(concat_ws(', ', {', '.join(flags)}), '')" if flags else "CAST(NULL AS VARCHAR)"
+    )
     cols_out = ", ".join(q(n) for n in names)
     l1 = f"SELECT {staged.row_expr} AS __row{', ' if raw_sel else ''}{', '.join(raw_sel)} FROM {q(staged.relation)}"
     l2 = f"SELECT __row, {typed_sel}{', ' + x_keep if x_keep else ''} FROM ({l1})"

@@ -44,7 +44,9 @@ class StagedTable:
     table: str
     relation: str
     rows: int
-    rejects: list[tuple[int, str, str, str]] = field(default_factory=list)  # row, column, reason, raw
+    rejects: list[tuple[int, str, str, str]] = field(
+        default_factory=list
+    )  # row, column, reason, raw
     note: str = ""
     #: SQL giving the file row number of a staged row (``__row`` or ``rowid + 1``)
     row_expr: str = "__row"

@@ -79,9 +79,7 @@ def attributed_outcomes(
 
     reported = o.filter(o.channel_id.notnull()).mutate(rule=ibis.literal("self_reported"))
     rest = o.filter(o.channel_id.isnull() & o.person_id.notnull())
-    t = engine.table("touchpoints").select(
-        t_person="person_id", t_ts="ts", t_channel="channel_id"
-    )
+    t = engine.table("touchpoints").select(t_person="person_id", t_ts="ts", t_channel="channel_id")
     window = ibis.interval(days=lookback_days)
     joined = rest.join(
         t,
@@ -295,7 +293,7 @@ def _assemble(
     df = df.merge(people, on="channel_id", how="left")
     counts = by_type.pivot_table(index="channel_id", columns="type", values="n", aggfunc="sum")
     for otype, col in COUNTED.items():
-        df[col] = df["channel_id"].map(counts[otype] if otype in counts else {})
+        df[col] = df["channel_id"].map(counts.get(otype, {}))
     other_types = [c for c in counts.columns if c not in COUNTED]
     df["other_outcomes"] = (
         df["channel_id"].map(counts[other_types].sum(axis=1)) if other_types else 0
@@ -305,7 +303,9 @@ def _assemble(
     others = money[money["currency"] != currency]
     df["other_currencies"] = df["channel_id"].map(
         {
-            ch: "; ".join(f"{cur} {amt:,.2f}" for cur, amt in zip(g["currency"], g["amount"], strict=True))
+            ch: "; ".join(
+                f"{cur} {amt:,.2f}" for cur, amt in zip(g["currency"], g["amount"], strict=True)
+            )
             for ch, g in others.groupby("channel_id")
         }
     )
@@ -356,6 +356,8 @@ def _assemble(
         "share_of_followers",
         "share_of_dollars",
     ]
+    df["_unatt"] = df["channel_id"] == UNATTRIBUTED
+    df = df.sort_values(["_unatt", "dollars", "channel_id"], ascending=[True, False, True])
     return df[cols].reset_index(drop=True)
 
 
@@ -384,16 +386,18 @@ def _summaries(
     platforms.sort(key=lambda r: -r["dollars"])
 
     with_aud = named[named["audience"] > 0]
-    gap_rows = [
+    gap_rows: list[dict[str, Any]] = [
         {
-            "channel_id": r.channel_id,
-            "share_of_followers": float(r.share_of_followers),
-            "share_of_dollars": float(r.share_of_dollars),
-            "gap": round(float(r.share_of_followers) - float(r.share_of_dollars), 4),
+            "channel_id": str(ch),
+            "share_of_followers": float(f),
+            "share_of_dollars": float(d),
+            "gap": round(float(f) - float(d), 4),
         }
-        for r in df.itertuples()
+        for ch, f, d in zip(
+            df["channel_id"], df["share_of_followers"], df["share_of_dollars"], strict=True
+        )
     ]
-    index = round(0.5 * sum(abs(r["gap"]) for r in gap_rows), 4)
+    index = round(0.5 * sum(abs(float(r["gap"])) for r in gap_rows), 4)
     corr = None
     if len(with_aud) >= 3 and with_aud["dollars"].nunique() > 1:
         corr = round(float(with_aud["audience"].rank().corr(with_aud["dollars"].rank())), 4)
