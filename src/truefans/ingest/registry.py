@@ -50,6 +50,12 @@ class StagedTable:
     note: str = ""
     #: SQL giving the file row number of a staged row (``__row`` or ``rowid + 1``)
     row_expr: str = "__row"
+    #: for audience: which person hint (``email``, ``profile_url``, ``handle`` ...) is the
+    #: identity that follows the channel; the loader fills ``identity_id`` from it
+    primary_identity: str | None = None
+    #: the export writes local times without an offset: the loader applies --tz or the
+    #: workspace time zone (and says which); False = times are UTC (Stripe)
+    local_times: bool = False
 
 
 @dataclass
@@ -83,10 +89,27 @@ def register(source: Source, origin: str = "built-in") -> Source:
     return source
 
 
-def _builtin_loaders() -> list[Callable[[], object]]:
-    from . import generic
+#: modules of this package that are machinery, not sources
+_NOT_SOURCES = {"registry", "common", "load", "identity", "channels"}
 
-    return [lambda: generic]
+
+def _builtin_loaders() -> list[Callable[[], object]]:
+    """Every other module of ``truefans.ingest`` is a source that registers itself on import:
+    adding a source is adding one module."""
+    import functools
+    import importlib
+    import pkgutil
+
+    from .. import ingest
+
+    names = sorted(
+        m.name
+        for m in pkgutil.iter_modules(ingest.__path__)
+        if m.name not in _NOT_SOURCES and not m.name.startswith("_")
+    )
+    names.remove("generic")
+    names.insert(0, "generic")
+    return [functools.partial(importlib.import_module, f"{ingest.__name__}.{n}") for n in names]
 
 
 def load_sources() -> dict[str, Source]:
