@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from truefans.cli import app
+from truefans.schema import SCHEMA_VERSION
 
 runner = CliRunner()
 
@@ -27,7 +28,7 @@ def ws_path(tmp_path, generic_files):
 
 def test_init_creates_a_workspace(tmp_path):
     res = run(tmp_path / "new.duckdb", "init")
-    assert "schema version 1" in res.output
+    assert f"schema version {SCHEMA_VERSION}" in res.output
     assert (tmp_path / "new.duckdb").exists()
 
 

@@ -7,6 +7,7 @@ import pytest
 
 import truefans
 from truefans.errors import InvalidOption
+from truefans.schema import SCHEMA_VERSION
 
 
 def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
@@ -275,4 +276,4 @@ def test_workspace_reopens_with_data_and_schema_version(tmp_path, generic_files)
         w.import_files(generic_files)
     with truefans.open_workspace(path) as w:
         assert w.count("outcomes") == 7
-        assert w.schema_version == 1
+        assert w.schema_version == SCHEMA_VERSION

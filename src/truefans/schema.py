@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 CHANNEL_KINDS = (
     "social",
@@ -83,6 +83,7 @@ class Column:
     enum: tuple[str, ...] = ()
     references: str | None = None  # "table.column"
     doc: str = ""
+    since: int = 1  # the schema version that added the column
 
     @property
     def sql_type(self) -> str:
@@ -220,6 +221,7 @@ CANONICAL: dict[str, Table] = {
                 _c("content_id", "str", references="contents.content_id"),
                 _c("kind", "enum", True, enum=TOUCH_KINDS),
                 _c("value", "float"),
+                _c("identity_id", "str", doc="the identity the row was seen under", since=2),
             ),
             "person-level interactions",
             5,
@@ -236,6 +238,7 @@ CANONICAL: dict[str, Table] = {
                 _c("currency", "currency", doc="ISO 4217; required when value is set"),
                 _c("channel_id", "str", references="channels.channel_id", doc="how did you hear"),
                 _c("order_ref", "str"),
+                _c("identity_id", "str", doc="the identity the row was seen under", since=2),
             ),
             "the business results",
             6,
@@ -275,7 +278,7 @@ IMPORT_ORDER = sorted(CANONICAL, key=lambda n: CANONICAL[n].load_order)
 
 
 def _canonical_ddl(t: Table) -> str:
-    cols = [f'"{c.name}" {c.sql_type}' for c in t.columns]
+    cols = [f'"{c.name}" {c.sql_type}' for c in t.columns if c.since == 1]
     cols.append('"source_id" BIGINT')
     return f'CREATE TABLE IF NOT EXISTS "{t.name}" ({", ".join(cols)})'
 
@@ -296,8 +299,28 @@ _V1 = [
     *[_canonical_ddl(CANONICAL[n]) for n in IMPORT_ORDER],
 ]
 
+# v2: identity resolution — why identities joined a person, merges, pairs kept apart, and the
+# identity each fact was seen under (so a wrong merge can be split with its facts)
+_V2 = [
+    *[
+        f'ALTER TABLE "{t.name}" ADD COLUMN IF NOT EXISTS "{c.name}" {c.sql_type}'
+        for t in CANONICAL.values()
+        for c in t.columns
+        if c.since == 2
+    ],
+    """CREATE TABLE IF NOT EXISTS identity_links (
+        identity_id VARCHAR, person_id VARCHAR, rule VARCHAR, score DOUBLE, evidence VARCHAR,
+        source_id BIGINT, linked_at TIMESTAMP)""",
+    "CREATE SEQUENCE IF NOT EXISTS merge_seq START 1",
+    """CREATE TABLE IF NOT EXISTS merges (
+        merge_id BIGINT, kept_person VARCHAR, merged_person VARCHAR, rule VARCHAR, score DOUBLE,
+        evidence VARCHAR, source_id BIGINT, merged_at TIMESTAMP, undone_at TIMESTAMP)""",
+    """CREATE TABLE IF NOT EXISTS kept_apart (
+        person_a VARCHAR, person_b VARCHAR, created_at TIMESTAMP)""",
+]
+
 #: MIGRATIONS[i] brings a workspace from version i to i + 1.
-MIGRATIONS: list[list[str] | Callable[[duckdb.DuckDBPyConnection], None]] = [_V1]
+MIGRATIONS: list[list[str] | Callable[[duckdb.DuckDBPyConnection], None]] = [_V1, _V2]
 
 
 def current_version(con: duckdb.DuckDBPyConnection) -> int:
@@ -341,7 +364,15 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
 
 def clear_all(con: duckdb.DuckDBPyConnection) -> None:
     """Empty every data table (used by `demo` to rebuild a workspace from scratch)."""
-    for name in [*IMPORT_ORDER, "imports", "rejects", "truth"]:
+    for name in [
+        *IMPORT_ORDER,
+        "imports",
+        "rejects",
+        "truth",
+        "identity_links",
+        "merges",
+        "kept_apart",
+    ]:
         con.execute(f'DELETE FROM "{name}"')
 
 

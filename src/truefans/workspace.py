@@ -159,6 +159,7 @@ class Workspace:
         dry_run: bool = False,
         tz: str | None = None,
         currency: str | None = None,
+        hash_pii: bool = False,
     ) -> list[ImportReport]:
         """Import files (or folders of files); one transaction per file.
 
@@ -188,7 +189,9 @@ class Workspace:
         for _, _, p, tbl in planned:
             try:
                 reports.extend(
-                    self._import_one(p, source, tbl, dry_run=dry_run, tz=tz, currency=currency)
+                    self._import_one(
+                        p, source, tbl, dry_run=dry_run, tz=tz, currency=currency, hash_pii=hash_pii
+                    )
                 )
             except UnusableFile as e:
                 reports.append(
@@ -235,6 +238,7 @@ class Workspace:
         dry_run: bool,
         tz: str | None,
         currency: str | None,
+        hash_pii: bool = False,
     ) -> list[ImportReport]:
         _check_readable(path)
         src_name, table = self._detect(path, source, table)
@@ -271,7 +275,9 @@ class Workspace:
                         )
                     )
                     continue
-                reports.append(self._store(path, src_name, staged, digest, dry_run, tz, currency))
+                reports.append(
+                    self._store(path, src_name, staged, digest, dry_run, tz, currency, hash_pii)
+                )
         finally:
             for staged in staged_tables:
                 con.execute(f'DROP TABLE IF EXISTS "{staged.relation}"')
@@ -286,17 +292,100 @@ class Workspace:
         dry_run: bool,
         tz: str | None,
         currency: str | None,
+        hash_pii: bool = False,
     ) -> ImportReport:
+        from .ingest import channels as chmod
+        from .ingest import identity
+
         con = self.con
         checked = f"{staged.relation}_checked"
-        load.build_checked(con, staged, checked, tz=tz, currency=currency)
+        staged_cols = {r[0] for r in con.execute(f'DESCRIBE "{staged.relation}"').fetchall()}
+        hints = [h for h in identity.staged_hints(con, staged.relation) if h in identity.HINT_KINDS]
+        # naive times: the generic format and local-time exports follow --tz / the workspace zone
+        local = src_name == "generic" or staged.local_times
+        eff_tz = tz if local else None
+        notes = [staged.note] if staged.note else []
+        if local and staged.local_times:
+            notes.append(
+                f"times without offset read in {tz}"
+                if tz
+                else "times without offset read as UTC (pass --tz or set the workspace time zone)"
+            )
+        elif local and tz:
+            notes.append(f"times without offset read in {tz}")
+        later: set[str] = set()
+        if hints:
+            person_col = (
+                schema.CANONICAL[staged.table].column("person_id")
+                if staged.table in ("people", "touchpoints", "outcomes", "identities", "audience")
+                else None
+            )
+            if person_col is not None and person_col.required and "person_id" not in staged_cols:
+                later.add("person_id")
+            if staged.table == "audience" and "identity_id" not in staged_cols:
+                later.add("identity_id")
         row = con.execute("SELECT nextval('import_seq')").fetchone()
         assert row is not None
         source_id = int(row[0])
         con.execute("BEGIN TRANSACTION")
         try:
+            # export sources name built-in channels, created on first use; the generic format
+            # must declare its channels (an unknown one is a reject naming the known ones)
+            if "channel_id" in staged_cols and src_name != "generic":
+                wanted = [
+                    r[0]
+                    for r in con.execute(
+                        f'SELECT DISTINCT trim(CAST(channel_id AS VARCHAR)) FROM "{staged.relation}" '
+                        "WHERE channel_id IS NOT NULL"
+                    ).fetchall()
+                ]
+                created = chmod.ensure_channels(con, wanted, self.channel_config(), source_id)
+                if created:
+                    notes.append("channels added: " + ", ".join(created))
+            load.build_checked(
+                con,
+                staged,
+                checked,
+                tz=eff_tz,
+                currency=currency,
+                resolved_later=frozenset(later),
+            )
+            if staged.table == "identities":
+                _normalise_phones(con, checked, self.setting("country") or "US")
+            if hints:
+                spec = schema.CANONICAL[staged.table]
+                time_col = next(
+                    (c for c in ("ts", "followed_at", "first_seen") if c in spec.column_names),
+                    None,
+                )
+                stats = identity.resolve_hints(
+                    con,
+                    staged.relation,
+                    staged.row_expr,
+                    checked,
+                    source_id,
+                    source_name=src_name,
+                    table=staged.table,
+                    primary=staged.primary_identity,
+                    hash_pii=hash_pii or self.setting("hash_pii") == "true",
+                    region=self.setting("country") or "US",
+                    time_col=time_col,
+                    create_people=staged.table != "people",
+                )
+                for col in sorted(later):
+                    what = "person" if col == "person_id" else "identity"
+                    con.execute(
+                        f"""UPDATE "{checked}" SET __cols = '{col}',
+                        __err = '{col}: no {what}: the row has no email, phone, profile, handle or '
+                                || 'id that truefans can read'
+                        WHERE __err IS NULL AND {col} IS NULL"""
+                    )
+                if stats["merges"] or stats["name_matches"]:
+                    notes.append(
+                        f"{stats['merges']} people merged by shared identities, "
+                        f"{stats['name_matches']} by name + company"
+                    )
             counts = load.store_checked(con, staged, checked, source_id)
-            note = "; ".join(x for x in (staged.note, f"time zone {tz}" if tz else "") if x)
             con.execute(
                 "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
@@ -311,7 +400,7 @@ class Workspace:
                     counts.updated,
                     counts.skipped,
                     counts.rejected,
-                    note,
+                    "; ".join(notes),
                 ],
             )
             if dry_run:
@@ -334,9 +423,14 @@ class Workspace:
             rejected=counts.rejected,
             source_id=None if dry_run else source_id,
             status="rejects" if counts.rejected else "ok",
-            message=staged.note,
+            message="; ".join(notes),
             dry_run=dry_run,
         )
+
+    def channel_config(self) -> dict[str, Any]:
+        from .ingest.channels import load_user_config
+
+        return load_user_config(self.path)
 
     def imports(self) -> pd.DataFrame:
         return self.con.execute(
@@ -368,6 +462,23 @@ class Workspace:
         from .measure.picture import picture
 
         return picture(self, since=since, until=until, outcome=outcome)
+
+
+def _normalise_phones(con: duckdb.DuckDBPyConnection, checked: str, region: str) -> None:
+    """Identities given as phones are stored in E.164 so they match phones from other sources."""
+    from .ingest.identity import normalise_phone
+
+    rows = con.execute(
+        f"SELECT DISTINCT value FROM \"{checked}\" WHERE kind = 'phone' AND value IS NOT NULL"
+    ).fetchall()
+    fixes = [(normalise_phone(v, region), v) for (v,) in rows]
+    fixes = [(n, v) for n, v in fixes if n is not None and n != v]
+    if fixes:
+        con.executemany(
+            f'UPDATE "{checked}" SET value = ?, value_hash = sha256(?) '
+            "WHERE kind = 'phone' AND value = ?",
+            [(n, n, v) for n, v in fixes],
+        )
 
 
 def _check_tz(tz: str) -> None:

@@ -449,9 +449,14 @@ def _sha256(values: pa.Array) -> pa.Array:
 
 
 def _table(name: str, columns: dict[str, pa.Array]) -> pa.Table:
+    """The world's columns in schema order; columns it does not model (identity_id) are null."""
     names = schema.CANONICAL[name].column_names
-    assert list(columns) == names, (name, list(columns), names)
-    return pa.table(columns)
+    modelled = [n for n in names if n in columns]
+    assert list(columns) == modelled, (name, list(columns), names)
+    n_rows = len(next(iter(columns.values())))
+    return pa.table(
+        {n: columns[n] if n in columns else pa.nulls(n_rows, pa.string()) for n in names}
+    )
 
 
 def _weights(d: dict[int, float]) -> FloatArray:

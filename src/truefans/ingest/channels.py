@@ -258,11 +258,26 @@ def map_source_medium(
 ) -> str:
     """One source/medium pair → channel id (the same rules as :func:`channel_sql`)."""
     sql = channel_sql("s", "m", "c", cfg)
-    row = duckdb.execute(
-        f"SELECT {sql} FROM (SELECT ?::VARCHAR AS s, ?::VARCHAR AS m, ?::VARCHAR AS c)",
-        [source, medium, campaign],
-    ).fetchone()
-    return str(row[0]) if row else "unassigned"
+    rows = (
+        scalar_connection()
+        .execute(
+            f"SELECT {sql} FROM (SELECT ?::VARCHAR AS s, ?::VARCHAR AS m, ?::VARCHAR AS c)",
+            [source, medium, campaign],
+        )
+        .fetchall()
+    )
+    return str(rows[0][0]) if rows else "unassigned"
+
+
+_SCALAR: list[duckdb.DuckDBPyConnection] = []
+
+
+def scalar_connection() -> duckdb.DuckDBPyConnection:
+    """A private in-memory connection for one-value evaluations of the SQL rules (never the
+    process-wide default connection, which user code may be using)."""
+    if not _SCALAR:
+        _SCALAR.append(duckdb.connect())
+    return _SCALAR[0]
 
 
 def ensure_channels(

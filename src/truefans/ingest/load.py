@@ -108,6 +108,7 @@ def build_checked(
     *,
     tz: str | None = None,
     currency: str | None = None,
+    resolved_later: frozenset[str] = frozenset(),
 ) -> list[str]:
     """Create temp table ``out``: ``__row``, typed canonical columns, ``__err``, ``__cols``.
 
@@ -137,7 +138,7 @@ def build_checked(
     for col in spec.columns:
         x, v = xs[col.name], q(col.name)
         checks = []
-        if col.required:
+        if col.required and col.name not in resolved_later:
             checks.append(f"WHEN {v} IS NULL AND {x} IS NULL THEN 'missing (required)'")
         if col.type in _TYPE_WORDS and col.name in types:
             checks.append(
@@ -219,6 +220,16 @@ def _defaults(spec: Table, vals: dict[str, str], xs: dict[str, str], currency: s
         owned = "(" + ",".join(lit(k) for k in _OWNED_KINDS) + ")"
         vals["owned"] = f"coalesce({vals['owned']}, {vals['kind']} IN {owned})"
     if spec.name == "identities":
+        from .identity import email_sql, handle_sql, profile_url_sql
+
+        v = vals["value"]
+        vals["value"] = (
+            f"(CASE {vals['kind']} WHEN 'email' THEN coalesce({email_sql(v)}, {v}) "
+            f"WHEN 'profile_url' THEN {profile_url_sql(v)} WHEN 'handle' THEN {handle_sql(v)} "
+            f"ELSE {v} END)"
+        )
+        if vals["platform"] != "CAST(NULL AS VARCHAR)":
+            vals["platform"] = f"lower({vals['platform']})"
         if xs["identity_id"] == "NULL":
             vals["identity_id"] = (
                 f"{vals['kind']} || ':' || coalesce({vals['platform']}, '') || ':' || {vals['value']}"
@@ -251,7 +262,14 @@ def store_checked(
     cols = spec.column_names
     key = list(spec.key)
     keys_eq = " AND ".join(f"c.{q(k)} IS NOT DISTINCT FROM t.{q(k)}" for k in key)
-    same = " AND ".join(f"c.{q(c)} IS NOT DISTINCT FROM t.{q(c)}" for c in cols)
+    # people are described by many sources: a gap in one never erases what another said
+    fill = spec.name == "people"
+    same = " AND ".join(
+        f"coalesce(c.{q(c)}, t.{q(c)}) IS NOT DISTINCT FROM t.{q(c)}"
+        if fill
+        else f"c.{q(c)} IS NOT DISTINCT FROM t.{q(c)}"
+        for c in cols
+    )
 
     # rows the source itself could not read
     if staged.rejects:
@@ -277,7 +295,7 @@ def store_checked(
             later AS (
               SELECT * FROM {q(checked)} c WHERE __err IS NULL
               AND __row NOT IN (SELECT __row FROM firsts))
-            SELECT c.__row, t.__row AS first_row, ({same}) AS same
+            SELECT c.__row, t.__row AS first_row, ({same}) OR {str(fill).lower()} AS same
             FROM later c JOIN firsts t ON {keys_eq}"""
         )
         con.execute(
@@ -327,7 +345,11 @@ def store_checked(
         counts.skipped += _one(con, "SELECT count(*) FROM __matched WHERE same")
         changed = _one(con, "SELECT count(*) FROM __matched WHERE NOT same")
         if changed:
-            sets = ", ".join(f"{q(c)} = c.{q(c)}" for c in cols if c not in key)
+            sets = ", ".join(
+                f"{q(c)} = coalesce(c.{q(c)}, {target}.{q(c)})" if fill else f"{q(c)} = c.{q(c)}"
+                for c in cols
+                if c not in key
+            )
             keys_eq_t = " AND ".join(f"c.{q(k)} IS NOT DISTINCT FROM {target}.{q(k)}" for k in key)
             con.execute(
                 f"""UPDATE {target} SET {sets}{", " if sets else ""}source_id = ?
