@@ -123,3 +123,31 @@ def test_python_dash_m_equals_the_script(tmp_path):
         [sys.executable, "-m", "truefans", "--help"], capture_output=True, text=True, check=True
     )
     assert "picture" in out.stdout
+
+
+def test_init_stores_settings(tmp_path):
+    res = run(tmp_path / "s.duckdb", "init", "--tz", "Europe/Paris", "--country", "fr")
+    assert "timezone=Europe/Paris" in res.output and "country=FR" in res.output
+    res = run(tmp_path / "s.duckdb", "init", "--tz", "Mars/Base", code=1)
+    assert "unknown time zone" in res.output
+
+
+def test_person_and_split(ws_path):
+    import truefans
+
+    with truefans.open_workspace(ws_path) as ws:
+        # p2 has one email; give them a second identity to split off
+        ws.con.execute(
+            "INSERT INTO identities VALUES ('h2', 'p2', 'handle', 'meta', 'ben_o', 'x', NULL)"
+        )
+    out = run(ws_path, "person", "p2")
+    assert "e2" in out.output and "h2" in out.output
+    data = json.loads(run(ws_path, "person", "p2", "--format", "json").stdout)
+    assert {i["identity_id"] for i in data["identities"]} == {"e2", "h2"}
+    assert data["facts"]["touchpoints"] == 1
+    res = run(ws_path, "split", "p2", "h2")
+    assert "new person" in res.output
+    res = run(ws_path, "person", "nobody", code=1)
+    assert "no person 'nobody'" in res.output
+    res = run(ws_path, "split", "p2", "zzz", code=1)
+    assert "not among the identities" in res.output

@@ -257,14 +257,43 @@ def render_imports(reports: list[ImportReport], fmt: Format) -> None:
 
 # -- commands -------------------------------------------------------------------------------
 @app.command()
-def init() -> None:
-    """Create an empty workspace (or bring an old one to the current schema)."""
+def init(
+    tz: Annotated[
+        str | None,
+        typer.Option("--tz", help="your time zone, for exports that write local times"),
+    ] = None,
+    country: Annotated[
+        str | None,
+        typer.Option("--country", help="ISO country code for national phone numbers, e.g. US"),
+    ] = None,
+    currency: Annotated[
+        str | None, typer.Option("--currency", help="main currency of the analyses, e.g. USD")
+    ] = None,
+    hash_pii: Annotated[
+        bool, typer.Option("--hash-pii", help="store emails and phones as hashes only")
+    ] = False,
+) -> None:
+    """Create an empty workspace (or bring an old one to the current schema) and its settings."""
     try:
-        ws = _open()
+        with _open() as ws:
+            if tz:
+                ws.set_setting("timezone", tz)
+            if country:
+                ws.set_setting("country", country.upper())
+            if currency:
+                ws.set_setting("currency", currency.upper())
+            if hash_pii:
+                ws.set_setting("hash_pii", "true")
+            settings = dict(ws.con.execute("SELECT key, value FROM settings ORDER BY 1").fetchall())
+            console.print(f"workspace {ws.path} ready (schema version {ws.schema_version})")
+            shown = {k: v for k, v in settings.items() if not k.startswith("demo")}
+            if shown:
+                console.print(
+                    "settings: " + ", ".join(f"{k}={v}" for k, v in shown.items()),
+                    highlight=False,
+                )
     except TruefansError as e:
         raise _fail(e) from e
-    with ws:
-        console.print(f"workspace {ws.path} ready (schema version {ws.schema_version})")
 
 
 @app.command("import")
@@ -286,6 +315,9 @@ def import_(
     currency: Annotated[
         str | None, typer.Option("--currency", help="currency of amounts without one, e.g. USD")
     ] = None,
+    hash_pii: Annotated[
+        bool, typer.Option("--hash-pii", help="store emails and phones as hashes only")
+    ] = False,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Detect, validate and load files. Exit 0: all good; 3: some rows rejected; 2: a file unusable."""
@@ -293,7 +325,13 @@ def import_(
         show = fmt is Format.table and console.is_terminal
         with _open() as ws, console.status("importing…") if show else nullcontext():
             reports = ws.import_files(
-                files, source=source, table=table, dry_run=dry_run, tz=tz, currency=currency
+                files,
+                source=source,
+                table=table,
+                dry_run=dry_run,
+                tz=tz,
+                currency=currency,
+                hash_pii=hash_pii,
             )
     except TruefansError as e:
         raise _fail(e) from e
@@ -348,6 +386,69 @@ def sources(fmt: FormatOpt = Format.table) -> None:
         for s in sorted(load_sources().values(), key=lambda s: s.name)
     ]
     print_rows(rows, fmt, "Sources")
+
+
+@app.command()
+def person(
+    person_id: Annotated[str, typer.Argument(help="a person id (see outcomes, fans, ...)")],
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """One person's identities and why they were joined; the merges behind them."""
+    from .ingest.identity import explain_person
+
+    try:
+        with _open(create=False) as ws:
+            info = explain_person(ws.con, person_id)
+    except TruefansError as e:
+        raise _fail(e) from e
+    idents = [
+        {str(k): plain(v) for k, v in r.items()} for r in info["identities"].to_dict("records")
+    ]
+    merges = [{str(k): plain(v) for k, v in r.items()} for r in info["merges"].to_dict("records")]
+    if fmt is Format.json:
+        payload = {
+            "person": {k: plain(v) for k, v in info["person"].items()},
+            "identities": idents,
+            "merges": merges,
+            "facts": info["facts"],
+        }
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+        return
+    if fmt is Format.csv:
+        print_rows(idents, fmt)
+        return
+    p = info["person"]
+    console.print(
+        f"[bold]{escape(str(p['person_id']))}[/bold] {escape(str(p.get('display_name') or ''))} "
+        f"{escape(str(p.get('company') or ''))}; facts: "
+        + ", ".join(f"{v:,} {k}" for k, v in info["facts"].items()),
+        highlight=False,
+    )
+    print_rows(idents, fmt, "Identities and why they belong here")
+    if merges:
+        print_rows(merges, fmt, "Merges (undo with `truefans split PERSON IDENTITY...`)")
+
+
+@app.command()
+def split(
+    person_id: Annotated[str, typer.Argument(help="the person a wrong merge went into")],
+    identity_ids: Annotated[
+        list[str], typer.Argument(help="identities to move to a new person (with their facts)")
+    ],
+) -> None:
+    """Undo a wrong merge: move identities (and what was seen under them) to a new person."""
+    from .ingest.identity import split_person
+
+    try:
+        with _open(create=False) as ws:
+            new = split_person(ws.con, person_id, identity_ids)
+    except TruefansError as e:
+        raise _fail(e) from e
+    console.print(
+        f"moved {len(identity_ids)} identit{'y' if len(identity_ids) == 1 else 'ies'} to new "
+        f"person {new}; {person_id} and {new} will not be merged again",
+        highlight=False,
+    )
 
 
 @app.command("picture")
