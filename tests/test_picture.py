@@ -39,6 +39,9 @@ def test_picture_numbers_on_a_hand_checked_workspace(loaded):
     assert (un["orders"], un["dollars"]) == (1, 50.0)
     d = res.to_dict()
     assert d["totals"]["dollars"] == 2150.0 and d["totals"]["currency"] == "USD"
+    # people on several channels count once in the totals
+    assert (d["totals"]["engaged"], d["totals"]["known"]) == (4, 3)
+    assert (ts["outcomes"], ig["outcomes"], un["outcomes"]) == (2, 1, 1)
     assert d["assumptions"]["outcomes_by_rule"] == {
         "self_reported": 2,
         "last_touch": 4,
@@ -60,6 +63,8 @@ def test_picture_filters(loaded):
     only_calls = loaded.picture(outcome="call,question")
     rows = rows_by_channel(only_calls)
     assert rows["phone"]["calls"] == 1 and rows["trade_shows"]["dollars"] == 0.0
+    gap = only_calls.to_dict()["vanity_gap"]  # no money in view: followers against outcomes
+    assert gap["basis"] == "outcomes" and "of outcomes" in gap["statement"]
     early = rows_by_channel(loaded.picture(until="2024-03-15"))
     assert early["instagram"]["audience"] == 9000  # followers at the end of the period
 

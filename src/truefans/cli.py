@@ -159,6 +159,7 @@ def render_picture(res: Result, fmt: Format) -> None:
     money = [
         ("channel", "channel"),
         ("share_of_followers", "% followers"),
+        ("share_of_outcomes", "% outcomes"),
         ("share_of_dollars", f"% {cur}"),
         ("dollars", cur),
         ("cost_dollars", f"cost {cur}"),
@@ -172,6 +173,7 @@ def render_picture(res: Result, fmt: Format) -> None:
             **r,
             "share_of_followers": f"{r['share_of_followers'] or 0:.0%}",
             "share_of_dollars": f"{r['share_of_dollars'] or 0:.0%}",
+            "share_of_outcomes": f"{r['share_of_outcomes'] or 0:.0%}",
         }
         for r in rows
     ]
@@ -180,12 +182,14 @@ def render_picture(res: Result, fmt: Format) -> None:
     m.add_row(*[_fmt(tot.get(k)) if k in tot else "" for k, _ in money], style="bold")
     console.print(m)
     gap = res.extra["vanity_gap"]
-    console.print(
-        f"[bold]Vanity gap[/bold] {gap['index']:.2f} (0 = followers predict {cur}, "
-        f"1 = unrelated); rank correlation of followers with {cur}: "
-        f"{_fmt(gap['rank_correlation_followers_dollars'])}",
-        soft_wrap=True,
-    )
+    what = cur if gap["basis"] == "dollars" else "outcomes"
+    if gap["index"] is not None:
+        console.print(
+            f"[bold]Vanity gap[/bold] {gap['index']:.2f} (0 = followers predict {what}, "
+            f"1 = unrelated); rank correlation of followers with {what}: "
+            f"{_fmt(gap['rank_correlation_followers_basis'])}",
+            soft_wrap=True,
+        )
     if gap["statement"]:
         console.print(escape(gap["statement"]) + ".", soft_wrap=True)
     rules = res.assumptions["outcomes_by_rule"]

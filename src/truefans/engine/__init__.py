@@ -8,7 +8,12 @@ can implement the same three methods.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Protocol
+
+import contextlib
 
 import duckdb
 import ibis
@@ -23,6 +28,11 @@ class Engine(Protocol):
 
     def execute(self, expr: ir.Table) -> pd.DataFrame: ...
 
+    def materialized(self, expr: ir.Table) -> contextlib.AbstractContextManager[ir.Table]: ...
+
+
+_names = itertools.count(1)
+
 
 class DuckDBEngine:
     """Runs Ibis expressions on the workspace's own DuckDB connection."""
@@ -33,10 +43,22 @@ class DuckDBEngine:
         self.con = con
         # its own cursor: a relation Ibis opens must not collide with unfinished results of the
         # workspace connection (DuckDB 2 refuses that); it sees all committed data
-        self.backend = ibis.duckdb.from_connection(con.cursor())
+        self.cursor = con.cursor()
+        self.backend = ibis.duckdb.from_connection(self.cursor)
 
     def table(self, name: str) -> ir.Table:
         return self.backend.table(name)
 
     def execute(self, expr: ir.Table) -> pd.DataFrame:
         return self.backend.to_pyarrow(expr).to_pandas()
+
+    @contextmanager
+    def materialized(self, expr: ir.Table) -> Iterator[ir.Table]:
+        """Compute ``expr`` once into a temporary table used by several queries, then drop it."""
+        name = f"__tf_tmp_{next(_names)}"
+        table = self.backend.create_table(name, obj=expr, temp=True)
+        try:
+            yield table
+        finally:
+            # ibis 12's drop_table emits SQL DuckDB 2 rejects; drop through the connection
+            self.cursor.execute(f'DROP TABLE IF EXISTS "{name}"')

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 import ibis
 import ibis.expr.types as ir
-import numpy as np
 import pandas as pd
 
 from ..errors import InvalidOption
@@ -136,7 +135,21 @@ def picture(
     )
     rules = eng.execute(att.group_by("rule").agg(n=att.count()))
 
-    engaged_known = eng.execute(_people_per_channel(eng, since_d, until_d))
+    with eng.materialized(_people_per_channel(eng, since_d, until_d)) as pairs:
+        engaged_known = eng.execute(
+            pairs.group_by("channel_id").agg(
+                engaged=pairs.engaged.cast("int64").sum(), known=pairs.known.cast("int64").sum()
+            )
+        )
+        per_person = pairs.group_by("person_id").agg(
+            engaged=pairs.engaged.any(), known=pairs.known.any()
+        )
+        people_totals = eng.execute(
+            per_person.aggregate(
+                engaged=per_person.engaged.cast("int64").sum(),
+                known=per_person.known.cast("int64").sum(),
+            )
+        )
     audience = _audience(eng, until_d)
     costs = _costs(eng, since_d, until_d)
 
@@ -145,6 +158,9 @@ def picture(
     rule_counts = {r: 0 for r in ("self_reported", "last_touch", "unattributed")}
     rule_counts.update({str(k): int(v) for k, v in zip(rules["rule"], rules["n"], strict=True)})
     totals, platforms, gap = _summaries(df, currency)
+    for col in ("engaged", "known"):  # distinct people: one person on two channels counts once
+        value = people_totals[col].iloc[0] if len(people_totals) else 0
+        totals[col] = int(0 if pd.isna(value) else value)
     period = {"since": since_d, "until": until_d}
     assumptions: dict[str, Any] = {
         "attribution": (
@@ -203,10 +219,7 @@ def _people_per_channel(eng: Engine, since: date | None, until: date | None) -> 
     reach = ident.filter(ident.kind.isin(["email", "phone"])).select("person_id").distinct()
     reach = reach.mutate(known=ibis.literal(True))
     j = allpairs.left_join(reach, allpairs.person_id == reach.person_id)
-    return j.group_by("channel_id").agg(
-        engaged=j.engaged.cast("int64").sum(),
-        known=j.known.fill_null(False).cast("int64").sum(),
-    )
+    return j.select("channel_id", "person_id", "engaged", known=j.known.fill_null(False))
 
 
 def _audience(eng: Engine, until: date | None) -> pd.DataFrame:
@@ -328,6 +341,9 @@ def _assemble(
     dol_total = float(pos.sum())
     df["share_of_followers"] = (df["audience"] / aud_total).round(4) if aud_total else 0.0
     df["share_of_dollars"] = (pos / dol_total).round(4) if dol_total else 0.0
+    df["outcomes"] = df[[*COUNTED.values(), "other_outcomes"]].sum(axis=1).astype("int64")
+    out_total = float(df["outcomes"].sum())
+    df["share_of_outcomes"] = (df["outcomes"] / out_total).round(4) if out_total else 0.0
     df["owned"] = df["owned"].astype("boolean")
     cols = [
         "channel_id",
@@ -345,6 +361,7 @@ def _assemble(
         "orders",
         "renewals",
         "other_outcomes",
+        "outcomes",
         "dollars",
         "currency",
         "other_currencies",
@@ -355,6 +372,7 @@ def _assemble(
         "return_per_hour",
         "share_of_followers",
         "share_of_dollars",
+        "share_of_outcomes",
     ]
     df["_unatt"] = df["channel_id"] == UNATTRIBUTED
     df = df.sort_values(["_unatt", "dollars", "channel_id"], ascending=[True, False, True])
@@ -385,45 +403,44 @@ def _summaries(
         platforms.append(row)
     platforms.sort(key=lambda r: -r["dollars"])
 
+    # followers against money; when the period or filter has no money, against outcomes
+    basis = "dollars" if float(df["dollars"].clip(lower=0).sum()) > 0 else "outcomes"
+    share = f"share_of_{basis}"
+    what = currency if basis == "dollars" else "outcomes"
     with_aud = named[named["audience"] > 0]
     gap_rows: list[dict[str, Any]] = [
         {
             "channel_id": str(ch),
             "share_of_followers": float(f),
-            "share_of_dollars": float(d),
+            f"share_of_{basis}": float(d),
             "gap": round(float(f) - float(d), 4),
         }
-        for ch, f, d in zip(
-            df["channel_id"], df["share_of_followers"], df["share_of_dollars"], strict=True
-        )
+        for ch, f, d in zip(df["channel_id"], df["share_of_followers"], df[share], strict=True)
     ]
-    index = round(0.5 * sum(abs(float(r["gap"])) for r in gap_rows), 4)
+    has_data = float(df["audience"].sum()) > 0 and float(df[share].sum()) > 0
+    index = round(0.5 * sum(abs(float(r["gap"])) for r in gap_rows), 4) if has_data else None
     corr = None
-    if len(with_aud) >= 3 and with_aud["dollars"].nunique() > 1:
-        corr = round(float(with_aud["audience"].rank().corr(with_aud["dollars"].rank())), 4)
-    biggest = named.sort_values("audience", ascending=False).head(1)
-    best = named.sort_values("dollars", ascending=False).head(1)
+    if len(with_aud) >= 3 and with_aud[basis].nunique() > 1:
+        corr = round(float(with_aud["audience"].rank().corr(with_aud[basis].rank())), 4)
     statement = ""
-    if len(biggest) and len(best) and aud_or_zero(biggest) > 0:
-        b, m = biggest.iloc[0], best.iloc[0]
+    if has_data:
+        b = named.sort_values(["audience", "channel_id"], ascending=[False, True]).iloc[0]
+        m = named.sort_values([share, "channel_id"], ascending=[False, True]).iloc[0]
         statement = (
             f"{b['channel']} has {b['share_of_followers']:.0%} of followers and brings "
-            f"{b['share_of_dollars']:.0%} of {currency}; {m['channel']} brings "
-            f"{m['share_of_dollars']:.0%} of {currency} with {m['share_of_followers']:.0%} of "
-            "followers"
+            f"{b[share]:.0%} of {what}; {m['channel']} brings {m[share]:.0%} of {what} with "
+            f"{m['share_of_followers']:.0%} of followers"
         )
     gap = {
         "index": index,
+        "basis": basis,
         "meaning": (
-            "half the sum over channels of |share of followers - share of dollars|: 0 means "
-            "followers predict dollars perfectly, 1 means they are unrelated"
+            f"half the sum over channels of |share of followers - share of {basis}|: 0 means "
+            f"followers predict {basis} perfectly, 1 means they are unrelated"
         ),
-        "rank_correlation_followers_dollars": corr,
+        "rank_correlation_followers_dollars": corr if basis == "dollars" else None,
+        "rank_correlation_followers_basis": corr,
         "by_channel": gap_rows,
         "statement": statement,
     }
     return totals, platforms, gap
-
-
-def aud_or_zero(frame: pd.DataFrame) -> float:
-    return float(np.nan_to_num(frame["audience"].iloc[0]))
