@@ -387,3 +387,39 @@ ISO_4217 = frozenset(
     TMT TND TOP TRY TTD TWD TZS UAH UGX USD USN UYI UYU UYW UZS VED VES VND VUV WST XAF XAG XAU
     XCD XCG XOF XPF YER ZAR ZMW ZWG ZWL""".split()
 )
+
+
+_TYPE_DOC = {
+    "str": "text",
+    "enum": "one of the listed values",
+    "currency": "ISO 4217 code (USD, EUR ...)",
+    "int": "whole number",
+    "float": "number",
+    "money": "exact amount, e.g. 1234.50",
+    "bool": "true/false (also yes/no, 1/0)",
+    "timestamp": "ISO 8601 date-time",
+    "date": "YYYY-MM-DD",
+}
+
+
+def format_reference() -> str:
+    """The generic import format as Markdown (pasted into the README; a test keeps them equal)."""
+    out = []
+    for name in IMPORT_ORDER:
+        t = CANONICAL[name]
+        out.append(f"#### `{name}.csv` — {t.doc}\n")
+        out.append(f"Key: {', '.join(t.key)}.\n")
+        out.append("| column | required | type | notes |")
+        out.append("|---|---|---|---|")
+        for c in t.columns:
+            notes = []
+            if c.enum:
+                notes.append(", ".join(c.enum))
+            if c.references:
+                notes.append(f"refers to {c.references}")
+            if c.doc:
+                notes.append(c.doc)
+            req = "yes" if c.required else ""
+            out.append(f"| `{c.name}` | {req} | {_TYPE_DOC[c.type]} | {'; '.join(notes)} |")
+        out.append("")
+    return "\n".join(out)
