@@ -8,12 +8,11 @@ can implement the same three methods.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Protocol
-
-import contextlib
 
 import duckdb
 import ibis
