@@ -277,3 +277,40 @@ def test_workspace_reopens_with_data_and_schema_version(tmp_path, generic_files)
     with truefans.open_workspace(path) as w:
         assert w.count("outcomes") == 7
         assert w.schema_version == SCHEMA_VERSION
+
+
+def test_a_zip_is_imported_whole_and_unknown_members_are_passed_over(ws, generic_files, tmp_path):
+    import zipfile
+
+    z = tmp_path / "export.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        for f in generic_files:
+            zf.write(f, f"export/{f.name}")
+        zf.writestr("export/Notes.csv", "something,else\n1,2\n")
+        zf.writestr("../evil.csv", "touch_id\n")
+        zf.writestr("__MACOSX/._channels.csv", "junk")
+    reports = ws.import_files([z])
+    by_status = {}
+    for r in reports:
+        by_status.setdefault(r.status, []).append(r)
+    assert len(by_status["ok"]) == 7 and by_status["ok"][0].table == "channels"
+    assert [r.file.rsplit(":", 1)[1] for r in by_status["ignored"]] == ["export/Notes.csv"]
+    assert all(r.exit_code == 0 for r in reports)
+    assert ws.count("outcomes") == 7
+    files = set(ws.imports()["path"])
+    assert any(p.endswith("export.zip:export/outcomes.csv") for p in files)
+    bad = tmp_path / "bad.zip"
+    bad.write_bytes(b"PK\x03\x04 not a zip")
+    (r,) = ws.import_files([bad])
+    assert r.status == "unusable" and "zip" in r.message
+
+
+def test_an_unknown_file_named_explicitly_is_unusable_but_ignored_inside_a_folder(ws, tmp_path):
+    folder = tmp_path / "stuff"
+    folder.mkdir()
+    (folder / "random.csv").write_text("a,b\n1,2\n")
+    (folder / "channels.csv").write_text("channel_id,kind\nweb,web\n")
+    reports = ws.import_files([folder])
+    assert sorted(r.status for r in reports) == ["ignored", "ok"]
+    (r,) = ws.import_files([folder / "random.csv"])
+    assert r.status == "unusable" and r.exit_code == 2

@@ -234,6 +234,13 @@ def render_imports(reports: list[ImportReport], fmt: Format) -> None:
         return
     for r in reports:
         dry = " (dry run: nothing stored)" if r.dry_run else ""
+        if r.status == "ignored":
+            console.print(
+                f"[dim]– {escape(r.file)}: ignored ({escape(r.message)})[/dim]",
+                highlight=False,
+                soft_wrap=True,
+            )
+            continue
         if r.status == "unusable":
             err_console.print(
                 f"[red]✗[/red] {escape(r.file)}: {escape(r.message)}",

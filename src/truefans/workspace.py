@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
+import tempfile
+import zipfile
 import zoneinfo
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -30,7 +33,9 @@ if TYPE_CHECKING:
 
 DEFAULT_WORKSPACE = "truefans.duckdb"
 ENV_WORKSPACE = "TRUEFANS_WORKSPACE"
-_IMPORTABLE = {".csv", ".tsv", ".txt", ".parquet"}
+_IMPORTABLE = {".csv", ".tsv", ".txt", ".parquet", ".json", ".js", ".xls", ".xlsx", ".zip"}
+#: a zip whose content would unpack larger than this is refused (zip bombs)
+MAX_UNZIPPED_BYTES = 8 * 1024**3
 
 
 @dataclass
@@ -176,33 +181,60 @@ class Workspace:
         sources = load_sources()
         if source is not None and source not in sources:
             raise InvalidOption(f"unknown source '{source}'; known: {', '.join(sorted(sources))}")
-        paths = list(_expand(files))
-        planned: list[tuple[int, int, Path, str | None]] = []
         reports: list[ImportReport] = []
-        for i, p in enumerate(paths):
-            order = 99
-            if p.is_file():
-                guess = table or _table_hint(p)
-                order = schema.CANONICAL[guess].load_order if guess in schema.CANONICAL else 50
-            planned.append((order, i, p, table))
-        planned.sort(key=lambda t: (t[0], t[1]))
-        for _, _, p, tbl in planned:
-            try:
-                reports.extend(
-                    self._import_one(
-                        p, source, tbl, dry_run=dry_run, tz=tz, currency=currency, hash_pii=hash_pii
+        with ExitStack() as stack:
+            entries: list[tuple[Path, str, bool]] = []
+            for path, shown, explicit in _expand(files):
+                if path.suffix.lower() == ".zip" and path.is_file():
+                    try:
+                        entries.extend(_unzip(path, shown, stack))
+                    except UnusableFile as e:
+                        reports.append(
+                            ImportReport(
+                                shown, source or "?", "?", status="unusable", message=e.message
+                            )
+                        )
+                    continue
+                entries.append((path, shown, explicit))
+            planned: list[tuple[int, int, Path, str, bool]] = []
+            for i, (p, shown, explicit) in enumerate(entries):
+                order = 99
+                if p.is_file():
+                    guess = table or _table_hint(p)
+                    order = schema.CANONICAL[guess].load_order if guess in schema.CANONICAL else 50
+                planned.append((order, i, p, shown, explicit))
+            planned.sort(key=lambda t: (t[0], t[1]))
+            for _, _, p, shown, explicit in planned:
+                try:
+                    got = self._import_one(
+                        p,
+                        source,
+                        table,
+                        dry_run=dry_run,
+                        tz=tz,
+                        currency=currency,
+                        hash_pii=hash_pii,
+                        shown=shown,
                     )
-                )
-            except UnusableFile as e:
-                reports.append(
-                    ImportReport(
-                        file=str(p),
-                        source=source or "?",
-                        table=tbl or "?",
-                        status="unusable",
-                        message=e.message,
+                    reports.extend(got)
+                except UnknownFormat as e:
+                    # inside a folder or a zip, files no source reads are passed over (an export
+                    # holds many); a file the user named must be read or refused
+                    reports.append(
+                        ImportReport(
+                            shown,
+                            source or "?",
+                            table or "?",
+                            status="unusable" if explicit else "ignored",
+                            message=e.message if explicit else "no source reads this file",
+                        )
                     )
-                )
+                except UnusableFile as e:
+                    reports.append(
+                        ImportReport(
+                            shown, source or "?", table or "?", status="unusable", message=e.message
+                        )
+                    )
         return reports
 
     def _detect(self, path: Path, source: str | None, table: str | None) -> tuple[str, str | None]:
@@ -239,7 +271,9 @@ class Workspace:
         tz: str | None,
         currency: str | None,
         hash_pii: bool = False,
+        shown: str | None = None,
     ) -> list[ImportReport]:
+        shown = shown or str(path)
         _check_readable(path)
         src_name, table = self._detect(path, source, table)
         src = load_sources()[src_name]
@@ -263,7 +297,7 @@ class Workspace:
                 if prev is not None:
                     reports.append(
                         ImportReport(
-                            file=str(path),
+                            file=shown,
                             source=src_name,
                             table=staged.table,
                             rows=int(prev[1]),
@@ -276,7 +310,9 @@ class Workspace:
                     )
                     continue
                 reports.append(
-                    self._store(path, src_name, staged, digest, dry_run, tz, currency, hash_pii)
+                    self._store(
+                        path, src_name, staged, digest, dry_run, tz, currency, hash_pii, shown
+                    )
                 )
         finally:
             for staged in staged_tables:
@@ -293,8 +329,11 @@ class Workspace:
         tz: str | None,
         currency: str | None,
         hash_pii: bool = False,
+        shown: str | None = None,
     ) -> ImportReport:
         from .ingest import channels as chmod
+
+        stored_path = shown if shown and shown != str(path) else str(path.resolve())
         from .ingest import identity
 
         con = self.con
@@ -390,7 +429,7 @@ class Workspace:
                 "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     source_id,
-                    str(path.resolve()),
+                    stored_path,
                     digest,
                     src_name,
                     staged.table,
@@ -413,7 +452,7 @@ class Workspace:
         finally:
             con.execute(f'DROP TABLE IF EXISTS "{checked}"')
         return ImportReport(
-            file=str(path),
+            file=shown or str(path),
             source=src_name,
             table=staged.table,
             rows=counts.rows,
@@ -490,18 +529,56 @@ def _check_tz(tz: str) -> None:
         ) from e
 
 
-def _expand(files: Sequence[str | os.PathLike[str]]) -> Iterator[Path]:
+def _expand(files: Sequence[str | os.PathLike[str]]) -> Iterator[tuple[Path, str, bool]]:
+    """(path, name shown to the user, named explicitly by the user)."""
     for f in files:
         p = Path(f)
         if p.is_dir():
             inside = sorted(
-                c for c in p.rglob("*") if c.is_file() and c.suffix.lower() in _IMPORTABLE
+                c
+                for c in p.rglob("*")
+                if c.is_file()
+                and c.suffix.lower() in _IMPORTABLE
+                and not any(part.startswith(".") for part in c.relative_to(p).parts)
             )
             if not inside:
-                yield p  # reported as unusable below
-            yield from inside
+                yield p, str(p), True  # reported as unusable below
+            for c in inside:
+                yield c, str(c), False
         else:
-            yield p
+            yield p, str(p), True
+
+
+def _unzip(path: Path, shown: str, stack: ExitStack) -> list[tuple[Path, str, bool]]:
+    """Unpack a zip (LinkedIn and Instagram deliver them) safely into a temporary folder."""
+    try:
+        zf = stack.enter_context(zipfile.ZipFile(path))
+        members = [m for m in zf.infolist() if not m.is_dir()]
+    except (zipfile.BadZipFile, OSError) as e:
+        raise UnusableFile(shown, f"not a readable zip file ({e})") from e
+    if sum(m.file_size for m in members) > MAX_UNZIPPED_BYTES:
+        raise UnusableFile(shown, "the zip would unpack to more than 8 GB; unpack it yourself")
+    tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="truefans-zip-")))
+    out = []
+    for m in sorted(members, key=lambda m: m.filename):
+        name = Path(m.filename)
+        if name.is_absolute() or ".." in name.parts or name.name.startswith("."):
+            continue
+        if name.suffix.lower() not in _IMPORTABLE or name.suffix.lower() == ".zip":
+            continue
+        if "__MACOSX" in name.parts:
+            continue
+        target = tmp / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with zf.open(m) as src, target.open("wb") as dst:
+                shutil.copyfileobj(src, dst)
+        except (zipfile.BadZipFile, OSError, EOFError) as e:
+            raise UnusableFile(shown, f"{m.filename} cannot be unpacked ({e})") from e
+        out.append((target, f"{path.resolve()}:{m.filename}", False))
+    if not out:
+        raise UnusableFile(shown, "the zip holds no file truefans can read")
+    return out
 
 
 def _table_hint(p: Path) -> str | None:
@@ -514,7 +591,7 @@ def _check_readable(path: Path) -> None:
     if not path.exists():
         raise UnusableFile(str(path), "no such file")
     if path.is_dir():
-        raise UnusableFile(str(path), "is a folder with no CSV or Parquet files in it")
+        raise UnusableFile(str(path), "is a folder with no file truefans can read in it")
     if not os.access(path, os.R_OK):
         raise UnusableFile(str(path), "cannot be read (permission denied)")
     if path.stat().st_size == 0:
