@@ -233,8 +233,9 @@ def resolve_hints(
     con.execute(
         "CREATE OR REPLACE TEMP TABLE __h AS SELECT h.__row, h.kind, h.platform, h.value, "
         "sha256(h.value) AS vhash FROM (" + " UNION ALL ".join(parts) + ") h "
-        f'JOIN "{checked}" c ON c.__row = h.__row AND c.__err IS NULL '
-        "WHERE h.value IS NOT NULL"
+        f"WHERE h.value IS NOT NULL AND h.__row IN "
+        f'(SELECT __row FROM "{checked}" WHERE __err IS NULL)'
+        " GROUP BY ALL"
     )
     con.execute(
         "CREATE OR REPLACE TEMP TABLE __h AS SELECT *, "
@@ -456,7 +457,7 @@ def resolve_hints(
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE __assign AS
         SELECT c.__row, coalesce(m.kept_person, rp.person_id) AS person_id {ident_of_row}
-        FROM "{checked}" c JOIN __rowp rp USING (__row)
+        FROM (SELECT DISTINCT __row FROM "{checked}") c JOIN __rowp rp USING (__row)
         LEFT JOIN (SELECT merged_person, kept_person FROM merges WHERE undone_at IS NULL) m
           ON m.merged_person = rp.person_id"""
     )

@@ -204,11 +204,16 @@ def build_checked(
         f"NULLIF(concat_ws(', ', {', '.join(flags)}), '')" if flags else "CAST(NULL AS VARCHAR)"
     )
     cols_out = ", ".join(q(n) for n in names)
-    l1 = f"SELECT {staged.row_expr} AS __row{', ' if raw_sel else ''}{', '.join(raw_sel)} FROM {q(staged.relation)}"
-    l2 = f"SELECT __row, {typed_sel}{', ' + x_keep if x_keep else ''} FROM ({l1})"
-    l3 = f"SELECT __row, {cols_out}{', ' + err_sel if err_sel else ''} FROM ({l2})"
+    # __rid: the staged row (unique); __row: the file row it came from, for the user (a source
+    # may stage several rows from one file row, e.g. one metric per column)
+    l1 = (
+        f"SELECT rowid AS __rid, {staged.row_expr} AS __row"
+        f"{', ' if raw_sel else ''}{', '.join(raw_sel)} FROM {q(staged.relation)}"
+    )
+    l2 = f"SELECT __rid, __row, {typed_sel}{', ' + x_keep if x_keep else ''} FROM ({l1})"
+    l3 = f"SELECT __rid, __row, {cols_out}{', ' + err_sel if err_sel else ''} FROM ({l2})"
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {q(out)} AS SELECT __row, {cols_out}, "
+        f"CREATE OR REPLACE TEMP TABLE {q(out)} AS SELECT __rid, __row, {cols_out}, "
         f"{err_sql} AS __err, {cols_sql} AS __cols FROM ({l3})"
     )
     return present
@@ -291,11 +296,11 @@ def store_checked(
             f"""CREATE OR REPLACE TEMP TABLE __dups AS
             WITH firsts AS (
               SELECT * FROM {q(checked)} WHERE __err IS NULL
-              QUALIFY row_number() OVER (PARTITION BY {keylist} ORDER BY __row) = 1),
+              QUALIFY row_number() OVER (PARTITION BY {keylist} ORDER BY __row, __rid) = 1),
             later AS (
               SELECT * FROM {q(checked)} c WHERE __err IS NULL
-              AND __row NOT IN (SELECT __row FROM firsts))
-            SELECT c.__row, t.__row AS first_row, ({same}) OR {str(fill).lower()} AS same
+              AND __rid NOT IN (SELECT __rid FROM firsts))
+            SELECT c.__rid, t.__row AS first_row, ({same}) OR {str(fill).lower()} AS same
             FROM later c JOIN firsts t ON {keys_eq}"""
         )
         con.execute(
@@ -303,11 +308,11 @@ def store_checked(
               __err = 'duplicate of row ' || d.first_row || ' in this file with other values '
                       || '(same {"/".join(key)})',
               __cols = {lit(", ".join(key))}
-            FROM __dups d WHERE {q(checked)}.__row = d.__row AND NOT d.same"""
+            FROM __dups d WHERE {q(checked)}.__rid = d.__rid AND NOT d.same"""
         )
         counts.skipped += _one(con, "SELECT count(*) FROM __dups WHERE same")
         con.execute(
-            f"DELETE FROM {q(checked)} WHERE __row IN (SELECT __row FROM __dups WHERE same)"
+            f"DELETE FROM {q(checked)} WHERE __rid IN (SELECT __rid FROM __dups WHERE same)"
         )
         con.execute("DROP TABLE __dups")
 
@@ -318,25 +323,36 @@ def store_checked(
         if raw_cols
         else "NULL"
     )
-    row_of_s = staged.row_expr.replace("rowid", "s.rowid").replace("__row", "s.__row")
+    # one reject per file row, with every reason its staged rows had
     con.execute(
-        f"""INSERT INTO rejects SELECT ?, c.__row, c.__cols, c.__err, CAST({raw} AS VARCHAR)
-        FROM {q(checked)} c JOIN {q(staged.relation)} s ON {row_of_s} = c.__row
-        WHERE c.__err IS NOT NULL""",
+        f"""INSERT INTO rejects
+        SELECT ?, c.__row,
+               string_agg(DISTINCT c.__cols, ', ' ORDER BY c.__cols),
+               string_agg(DISTINCT c.__err, '; ' ORDER BY c.__err),
+               CAST(first({raw} ORDER BY c.__rid) AS VARCHAR)
+        FROM {q(checked)} c JOIN {q(staged.relation)} s ON s.rowid = c.__rid
+        WHERE c.__err IS NOT NULL
+        GROUP BY c.__row""",
         [source_id],
     )
-    counts.rejected = len(staged.rejects) + _one(
-        con, f"SELECT count(*) FROM {q(checked)} WHERE __err IS NOT NULL"
+    bad_rows = _one(con, f"SELECT count(DISTINCT __row) FROM {q(checked)} WHERE __err IS NOT NULL")
+    counts.rejected = len(staged.rejects) + bad_rows
+    # the good staged rows of a rejected file row are kept out too: a file row lands whole
+    con.execute(
+        f"""UPDATE {q(checked)} SET __err = 'another value of this row was rejected'
+        WHERE __err IS NULL AND __row IN
+          (SELECT __row FROM {q(checked)} WHERE __err IS NOT NULL)"""
     )
 
     target = q(spec.name)
     valid = f"(SELECT * FROM {q(checked)} WHERE __err IS NULL)"
+    n_valid = _one(con, f"SELECT count(*) FROM {q(checked)} WHERE __err IS NULL")
     existing = _one(con, f"SELECT count(*) FROM (SELECT 1 FROM {target} LIMIT 1)")
     matched = 0
     if existing:
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE __matched AS
-            SELECT c.__row, ({same}) AS same FROM {valid} c JOIN {target} t ON {keys_eq}"""
+            SELECT c.__rid, ({same}) AS same FROM {valid} c JOIN {target} t ON {keys_eq}"""
         )
         matched = _one(con, "SELECT count(*) FROM __matched")
     _create_missing(con, spec, valid, source_id)
@@ -353,8 +369,8 @@ def store_checked(
             keys_eq_t = " AND ".join(f"c.{q(k)} IS NOT DISTINCT FROM {target}.{q(k)}" for k in key)
             con.execute(
                 f"""UPDATE {target} SET {sets}{", " if sets else ""}source_id = ?
-                FROM (SELECT * FROM {valid} v WHERE __row IN
-                      (SELECT __row FROM __matched WHERE NOT same)) c
+                FROM (SELECT * FROM {valid} v WHERE __rid IN
+                      (SELECT __rid FROM __matched WHERE NOT same)) c
                 WHERE {keys_eq_t}""",
                 [source_id],
             )
@@ -362,7 +378,7 @@ def store_checked(
         con.execute(
             f"""INSERT INTO {target} ({col_list}, source_id)
             SELECT {col_list}, ? FROM {valid} v
-            WHERE __row NOT IN (SELECT __row FROM __matched)""",
+            WHERE __rid NOT IN (SELECT __rid FROM __matched)""",
             [source_id],
         )
         con.execute("DROP TABLE __matched")
@@ -371,7 +387,8 @@ def store_checked(
             f"INSERT INTO {target} ({col_list}, source_id) SELECT {col_list}, ? FROM {valid} v",
             [source_id],
         )
-    counts.added = counts.rows - counts.rejected - counts.skipped - counts.updated
+    # stored rows (a file row may give several, e.g. one metric per column)
+    counts.added = n_valid - matched
     return counts
 
 
