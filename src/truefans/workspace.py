@@ -33,7 +33,19 @@ if TYPE_CHECKING:
 
 DEFAULT_WORKSPACE = "truefans.duckdb"
 ENV_WORKSPACE = "TRUEFANS_WORKSPACE"
-_IMPORTABLE = {".csv", ".tsv", ".txt", ".parquet", ".json", ".js", ".xls", ".xlsx", ".zip"}
+_IMPORTABLE = {
+    ".csv",
+    ".tsv",
+    ".txt",
+    ".parquet",
+    ".json",
+    ".js",
+    ".xls",
+    ".xlsx",
+    ".zip",
+    ".html",
+    ".htm",
+}
 #: a zip whose content would unpack larger than this is refused (zip bombs)
 MAX_UNZIPPED_BYTES = 8 * 1024**3
 
