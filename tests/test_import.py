@@ -314,3 +314,18 @@ def test_an_unknown_file_named_explicitly_is_unusable_but_ignored_inside_a_folde
     assert sorted(r.status for r in reports) == ["ignored", "ok"]
     (r,) = ws.import_files([folder / "random.csv"])
     assert r.status == "unusable" and r.exit_code == 2
+
+
+def test_costs_from_two_sources_fill_each_other_and_never_erase(ws, tmp_path):
+    write(tmp_path / "channels.csv", "channel_id,kind\nads,paid\n")
+    ws.import_files([tmp_path / "channels.csv"])
+    money = write(
+        tmp_path / "costs_ads.csv",
+        "channel_id,period_start,dollars,currency\nads,2024-03-04,250.00,USD\n",
+    )
+    hours = write(tmp_path / "costs_hours.csv", "channel_id,period_start,hours\nads,2024-03-04,6\n")
+    ws.import_files([money])
+    (r,) = ws.import_files([hours])
+    assert r.updated == 1
+    row = ws.con.execute("SELECT dollars, hours, currency FROM costs").fetchone()
+    assert (float(row[0]), row[1], row[2]) == (250.0, 6.0, "USD")

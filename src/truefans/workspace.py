@@ -291,6 +291,27 @@ class Workspace:
         src = load_sources()[src_name]
         digest = _sha256(path)
         con = self.con
+        # the same file (same bytes, same source) again: nothing to stage, nothing added
+        prev = con.execute(
+            'SELECT source_id, "table", rows FROM imports WHERE sha256 = ? AND format = ? '
+            "ORDER BY source_id",
+            [digest, src_name],
+        ).fetchall()
+        if prev:
+            return [
+                ImportReport(
+                    file=shown,
+                    source=src_name,
+                    table=str(tbl),
+                    rows=int(rows),
+                    skipped=int(rows),
+                    source_id=int(sid),
+                    status="duplicate",
+                    message=f"already imported (import #{sid}); nothing added",
+                    dry_run=dry_run,
+                )
+                for sid, tbl, rows in prev
+            ]
         ctx = StageContext(con=con, path=path, table=table, tz=tz, currency=currency)
         try:
             staged_tables = src.stage(ctx)
@@ -299,33 +320,19 @@ class Workspace:
         except (duckdb.Error, OSError, ValueError) as e:
             raise UnusableFile(str(path), f"cannot be read ({str(e).splitlines()[0]})") from e
         reports = []
+        # one file, one transaction: all of its tables land, or none
+        con.execute("BEGIN TRANSACTION")
         try:
             for staged in staged_tables:
-                prev = con.execute(
-                    'SELECT source_id, rows FROM imports WHERE sha256 = ? AND "table" = ? '
-                    "AND format = ? ORDER BY source_id LIMIT 1",
-                    [digest, staged.table, src_name],
-                ).fetchone()
-                if prev is not None:
-                    reports.append(
-                        ImportReport(
-                            file=shown,
-                            source=src_name,
-                            table=staged.table,
-                            rows=int(prev[1]),
-                            skipped=int(prev[1]),
-                            source_id=int(prev[0]),
-                            status="duplicate",
-                            message=f"already imported (import #{prev[0]}); nothing added",
-                            dry_run=dry_run,
-                        )
-                    )
-                    continue
                 reports.append(
                     self._store(
                         path, src_name, staged, digest, dry_run, tz, currency, hash_pii, shown
                     )
                 )
+            con.execute("ROLLBACK" if dry_run else "COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
         finally:
             for staged in staged_tables:
                 con.execute(f'DROP TABLE IF EXISTS "{staged.relation}"')
@@ -378,7 +385,6 @@ class Workspace:
         row = con.execute("SELECT nextval('import_seq')").fetchone()
         assert row is not None
         source_id = int(row[0])
-        con.execute("BEGIN TRANSACTION")
         try:
             # export sources name built-in channels, created on first use; the generic format
             # must declare its channels (an unknown one is a reject naming the known ones)
@@ -454,13 +460,6 @@ class Workspace:
                     "; ".join(notes),
                 ],
             )
-            if dry_run:
-                con.execute("ROLLBACK")
-            else:
-                con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
         finally:
             con.execute(f'DROP TABLE IF EXISTS "{checked}"')
         return ImportReport(

@@ -267,8 +267,9 @@ def store_checked(
     cols = spec.column_names
     key = list(spec.key)
     keys_eq = " AND ".join(f"c.{q(k)} IS NOT DISTINCT FROM t.{q(k)}" for k in key)
-    # people are described by many sources: a gap in one never erases what another said
-    fill = spec.name == "people"
+    # people are described by many sources, and a channel's costs come from several (an ad
+    # report brings dollars, an hours sheet hours): a gap in one never erases what another said
+    fill = spec.name in ("people", "costs")
     same = " AND ".join(
         f"coalesce(c.{q(c)}, t.{q(c)}) IS NOT DISTINCT FROM t.{q(c)}"
         if fill
@@ -300,7 +301,8 @@ def store_checked(
             later AS (
               SELECT * FROM {q(checked)} c WHERE __err IS NULL
               AND __rid NOT IN (SELECT __rid FROM firsts))
-            SELECT c.__rid, t.__row AS first_row, ({same}) OR {str(fill).lower()} AS same
+            SELECT c.__rid, t.__row AS first_row,
+                   ({same}) OR {str(spec.name == "people").lower()} AS same
             FROM later c JOIN firsts t ON {keys_eq}"""
         )
         con.execute(
