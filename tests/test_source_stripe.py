@@ -213,11 +213,12 @@ def test_customers_minimal_columns(ws):
 @shared
 def test_import_end_to_end(ws):
     reports = ws.import_files([PAYMENTS, CUSTOMERS])
+    # files load in dependency order: people (customers) before outcomes (payments)
     assert [(r.source, r.table, r.status, r.rejected) for r in reports] == [
-        ("stripe", "outcomes", "ok", 0),
         ("stripe", "people", "ok", 0),
+        ("stripe", "outcomes", "ok", 0),
     ]
-    assert reports[0].added == 24
+    assert reports[1].added == 24
     # one person per customer: payments and the customers file agree on email and cus_ id
     assert ws.count("people") == 10
     orders = ws.con.execute(

@@ -190,6 +190,7 @@ class Workspace:
         if currency is not None and currency.upper() not in schema.ISO_4217:
             raise InvalidOption(f"--currency {currency!r} is not an ISO 4217 code (e.g. USD)")
         tz = tz or self.setting("timezone")
+        currency = currency or self.setting("currency")
         sources = load_sources()
         if source is not None and source not in sources:
             raise InvalidOption(f"unknown source '{source}'; known: {', '.join(sorted(sources))}")
@@ -208,11 +209,13 @@ class Workspace:
                         )
                     continue
                 entries.append((path, shown, explicit))
+            # load in dependency order (channels, people, contents before what refers to them),
+            # by the table each file's detected source says it holds
             planned: list[tuple[int, int, Path, str, bool]] = []
             for i, (p, shown, explicit) in enumerate(entries):
                 order = 99
                 if p.is_file():
-                    guess = table or _table_hint(p)
+                    guess = table or self._table_guess(p, source)
                     order = schema.CANONICAL[guess].load_order if guess in schema.CANONICAL else 50
                 planned.append((order, i, p, shown, explicit))
             planned.sort(key=lambda t: (t[0], t[1]))
@@ -248,6 +251,13 @@ class Workspace:
                         )
                     )
         return reports
+
+    def _table_guess(self, path: Path, source: str | None) -> str | None:
+        try:
+            _, guess = self._detect(path, source, None)
+        except (TruefansError, OSError):
+            return None
+        return guess
 
     def _detect(self, path: Path, source: str | None, table: str | None) -> tuple[str, str | None]:
         sources = load_sources()
@@ -590,12 +600,6 @@ def _unzip(path: Path, shown: str, stack: ExitStack) -> list[tuple[Path, str, bo
     if not out:
         raise UnusableFile(shown, "the zip holds no file truefans can read")
     return out
-
-
-def _table_hint(p: Path) -> str | None:
-    from .ingest.generic import table_from_name
-
-    return table_from_name(p)
 
 
 def _check_readable(path: Path) -> None:

@@ -267,9 +267,10 @@ def store_checked(
     cols = spec.column_names
     key = list(spec.key)
     keys_eq = " AND ".join(f"c.{q(k)} IS NOT DISTINCT FROM t.{q(k)}" for k in key)
-    # people are described by many sources, and a channel's costs come from several (an ad
-    # report brings dollars, an hours sheet hours): a gap in one never erases what another said
-    fill = spec.name in ("people", "costs")
+    # people are described by many sources, a channel's costs come from several (an ad report
+    # brings dollars, an hours sheet hours), a page's title from one report and its URL from
+    # another: a gap in one never erases what another said
+    fill = spec.name in ("people", "costs", "contents")
     same = " AND ".join(
         f"coalesce(c.{q(c)}, t.{q(c)}) IS NOT DISTINCT FROM t.{q(c)}"
         if fill
