@@ -182,22 +182,43 @@ def resolve_hints(
     Creates people and identities (with links saying why), merges people that the file ties
     together, and for audience sets ``identity_id`` from the ``primary`` hint. Runs inside the
     caller's transaction. Returns counts: people_created, identities_created, merges, name_matches.
+
+    Work is done once per distinct combination of hints (a "signature": a customer who paid
+    a hundred times is resolved once), in SQL; Python only sees merges.
     """
     cols = set(staged_hints(con, relation))
     hints = [h for h in HINTS if h in cols]
     stats = {"people_created": 0, "identities_created": 0, "merges": 0, "name_matches": 0}
     if not hints:
         return stats
-    # 1. one row per (file row, normalised identity)
+    sig_cols = [c for c in (*HINTS, *DESCRIPTIVE) if c in cols]
+    qc = ", ".join(f'"{c}"' for c in sig_cols)
+    srow = row_expr.replace("rowid", "s.rowid").replace("__row", "s.__row")
+    # 0. signatures: distinct hint combinations among the valid rows, and each row's signature
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE __rows AS
+        SELECT {srow} AS __row, {", ".join(f's."{c}"' for c in sig_cols)}
+        FROM "{relation}" s
+        WHERE {srow} IN (SELECT __row FROM "{checked}" WHERE __err IS NULL)"""
+    )
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE __sig AS
+        SELECT row_number() OVER (ORDER BY min(__row)) AS sig, {qc}, min(__row) AS first_row,
+               count(DISTINCT __row) AS n_rows
+        FROM __rows GROUP BY ALL"""
+    )
+    on = " AND ".join(f'r."{c}" IS NOT DISTINCT FROM g."{c}"' for c in sig_cols)
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE __rowsig AS
+        SELECT DISTINCT r.__row, g.sig FROM __rows r JOIN __sig g ON {on}"""
+    )
+    con.execute("DROP TABLE __rows")
+    # 1. one row per (signature, normalised identity)
     parts = []
     phone_tbl = None
     if "__phone" in hints:
         phone_tbl = _phone_map(
-            con,
-            f'"{relation}"',
-            '"__phone"',
-            '"__country"' if "__country" in cols else None,
-            region,
+            con, "__sig", '"__phone"', '"__country"' if "__country" in cols else None, region
         )
     for h in hints:
         kind = HINT_KINDS[h]
@@ -226,25 +247,20 @@ def resolve_hints(
                 f"AND ph.country IS NOT DISTINCT FROM {cc}"
             )
         parts.append(
-            f"SELECT {row_expr.replace('rowid', 's.rowid').replace('__row', 's.__row')} AS __row, "
-            f"'{kind}' AS kind, {platform} AS platform, {val} AS value "
-            f'FROM "{relation}" s{join} WHERE s."{h}" IS NOT NULL'
+            f"SELECT s.sig, '{kind}' AS kind, {platform} AS platform, {val} AS value "
+            f'FROM __sig s{join} WHERE s."{h}" IS NOT NULL'
         )
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE __h AS SELECT h.__row, h.kind, h.platform, h.value, "
-        "sha256(h.value) AS vhash FROM (" + " UNION ALL ".join(parts) + ") h "
-        f"WHERE h.value IS NOT NULL AND h.__row IN "
-        f'(SELECT __row FROM "{checked}" WHERE __err IS NULL)'
-        " GROUP BY ALL"
-    )
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE __h AS SELECT *, "
-        "kind || ':' || coalesce(platform, '') || ':' || vhash AS ikey FROM __h"
+        "CREATE OR REPLACE TEMP TABLE __h AS SELECT sig, kind, platform, value, vhash, "
+        "kind || ':' || coalesce(platform, '') || ':' || vhash AS ikey FROM ("
+        "SELECT h.sig, h.kind, h.platform, h.value, sha256(h.value) AS vhash FROM ("
+        + " UNION ALL ".join(parts)
+        + ") h WHERE h.value IS NOT NULL)"
     )
     # existing identities (matched on kind, platform, hash: works with --hash-pii too)
     con.execute(
         """CREATE OR REPLACE TEMP TABLE __known AS
-        SELECT DISTINCT h.ikey, first(i.identity_id ORDER BY i.identity_id) AS identity_id,
+        SELECT h.ikey, first(i.identity_id ORDER BY i.identity_id) AS identity_id,
                first(i.person_id ORDER BY i.identity_id) AS person_id
         FROM (SELECT DISTINCT ikey, kind, platform, vhash FROM __h) h
         JOIN identities i ON i.kind = h.kind
@@ -252,101 +268,92 @@ def resolve_hints(
              AND i.value_hash = h.vhash
         GROUP BY h.ikey"""
     )
-    # 2. connected rows: label propagation over rows and identity keys
+    # 2. connected signatures: label propagation over signatures and identity keys
     con.execute(
         "CREATE OR REPLACE TEMP TABLE __lab AS SELECT ikey, ikey AS label FROM "
         "(SELECT DISTINCT ikey FROM __h)"
     )
     for _ in range(50):
         con.execute(
-            """CREATE OR REPLACE TEMP TABLE __rowlab AS
-            SELECT h.__row, min(l.label) AS label FROM __h h JOIN __lab l USING (ikey)
-            GROUP BY h.__row"""
+            """CREATE OR REPLACE TEMP TABLE __siglab AS
+            SELECT h.sig, min(l.label) AS label FROM __h h JOIN __lab l USING (ikey)
+            GROUP BY h.sig"""
         )
         con.execute(
             """CREATE OR REPLACE TEMP TABLE __lab2 AS
-            SELECT h.ikey, min(r.label) AS label FROM __h h JOIN __rowlab r USING (__row)
+            SELECT h.ikey, min(r.label) AS label FROM __h h JOIN __siglab r USING (sig)
             GROUP BY h.ikey"""
         )
-        changed = con.execute(
-            "SELECT count(*) FROM __lab2 n JOIN __lab o USING (ikey) WHERE n.label <> o.label"
-        ).fetchone()
+        changed = _count(
+            con, "SELECT count(*) FROM __lab2 n JOIN __lab o USING (ikey) WHERE n.label <> o.label"
+        )
         con.execute("CREATE OR REPLACE TEMP TABLE __lab AS SELECT * FROM __lab2")
-        if not changed or not changed[0]:
+        if not changed:
             break
-    # a component's people: the known persons among its keys
-    comps = con.execute(
-        """SELECT l.label, list(DISTINCT k.person_id ORDER BY k.person_id) AS persons
+    # a component's person: the known person among its keys (the oldest id if several: merge)
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE __lp AS
+        SELECT l.label,
+               coalesce(min(k.person_id), 'p' || left(sha256(l.label), 15)) AS person_id,
+               count(DISTINCT k.person_id) AS n_known
         FROM __lab l LEFT JOIN __known k USING (ikey)
         GROUP BY l.label"""
-    ).fetchall()
+    )
     apart = {
         frozenset((a, b))
         for a, b in con.execute("SELECT person_a, person_b FROM kept_apart").fetchall()
     }
-    label_person: dict[str, str] = {}
     merges: list[tuple[str, str, str]] = []  # kept, merged, label
-    for label, persons in comps:
-        persons = [p for p in (persons or []) if p is not None]
-        if not persons:
-            label_person[label] = "p" + hashlib.sha256(label.encode()).hexdigest()[:15]
-            continue
+    for label, persons in con.execute(
+        """SELECT l.label, list(DISTINCT k.person_id ORDER BY k.person_id)
+        FROM __lab l JOIN __known k USING (ikey)
+        WHERE l.label IN (SELECT label FROM __lp WHERE n_known > 1)
+        GROUP BY l.label"""
+    ).fetchall():
         kept = persons[0]
-        label_person[label] = kept
         for other in persons[1:]:
-            if frozenset((kept, other)) in apart:
-                continue
-            merges.append((kept, other, label))
-    con.register(
-        "__lp_df",
-        pd.DataFrame(
-            {"label": list(label_person), "person_id": list(label_person.values())}, dtype="object"
-        ),
+            if frozenset((kept, other)) not in apart:
+                merges.append((kept, other, label))
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE __sigp AS
+        SELECT s.sig, lp.person_id FROM __siglab s JOIN __lp lp USING (label)"""
     )
-    try:
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE __lp AS SELECT CAST(label AS VARCHAR) label, "
-            "CAST(person_id AS VARCHAR) person_id FROM __lp_df"
-        )
-    finally:
-        con.unregister("__lp_df")
-    # each row's person
     con.execute(
         """CREATE OR REPLACE TEMP TABLE __rowp AS
-        SELECT r.__row, lp.person_id FROM __rowlab r JOIN __lp lp USING (label)"""
+        SELECT r.__row, p.person_id FROM __rowsig r JOIN __sigp p USING (sig)"""
     )
-    # 3. new people (descriptive columns from the first row that has them)
-    name_expr = 's."__name"' if "__name" in cols else "CAST(NULL AS VARCHAR)"
+    # 3. new people: descriptive columns from the first row that has them
+    name_expr = 'g."__name"' if "__name" in cols else "CAST(NULL AS VARCHAR)"
     if "__first_name" in cols or "__last_name" in cols:
-        fn = 's."__first_name"' if "__first_name" in cols else "''"
-        ln = 's."__last_name"' if "__last_name" in cols else "''"
+        fn = 'g."__first_name"' if "__first_name" in cols else "''"
+        ln = 'g."__last_name"' if "__last_name" in cols else "''"
         name_expr = (
             f"coalesce(NULLIF(trim({name_expr}), ''), "
             f"NULLIF(trim(coalesce({fn}, '') || ' ' || coalesce({ln}, '')), ''))"
         )
     sel = {
         "display_name": name_expr,
-        "company": 's."__company"' if "__company" in cols else "CAST(NULL AS VARCHAR)",
-        "title": 's."__title"' if "__title" in cols else "CAST(NULL AS VARCHAR)",
-        "location": 's."__location"' if "__location" in cols else "CAST(NULL AS VARCHAR)",
+        "company": 'g."__company"' if "__company" in cols else "CAST(NULL AS VARCHAR)",
+        "title": 'g."__title"' if "__title" in cols else "CAST(NULL AS VARCHAR)",
+        "location": 'g."__location"' if "__location" in cols else "CAST(NULL AS VARCHAR)",
     }
-    first_seen = f"c.{time_col}" if time_col else "CAST(NULL AS TIMESTAMP)"
-    srow = row_expr.replace("rowid", "s.rowid").replace("__row", "s.__row")
+    picks = ",\n".join(
+        f"first(NULLIF(trim({e}), '') ORDER BY g.first_row) "
+        f"FILTER (WHERE NULLIF(trim({e}), '') IS NOT NULL) AS {k}"
+        for k, e in sel.items()
+    )
+    first_seen = (
+        f"""(SELECT rp.person_id, min(c.{time_col}) AS first_seen
+            FROM "{checked}" c JOIN __rowp rp USING (__row) GROUP BY rp.person_id)"""
+        if time_col
+        else "(SELECT DISTINCT person_id, CAST(NULL AS TIMESTAMP) AS first_seen FROM __sigp)"
+    )
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE __pdesc AS
-        SELECT rp.person_id,
-               first(NULLIF(trim({sel["display_name"]}), '') ORDER BY rp.__row)
-                 FILTER (WHERE NULLIF(trim({sel["display_name"]}), '') IS NOT NULL) AS display_name,
-               first(NULLIF(trim({sel["company"]}), '') ORDER BY rp.__row)
-                 FILTER (WHERE NULLIF(trim({sel["company"]}), '') IS NOT NULL) AS company,
-               first(NULLIF(trim({sel["title"]}), '') ORDER BY rp.__row)
-                 FILTER (WHERE NULLIF(trim({sel["title"]}), '') IS NOT NULL) AS title,
-               first(NULLIF(trim({sel["location"]}), '') ORDER BY rp.__row)
-                 FILTER (WHERE NULLIF(trim({sel["location"]}), '') IS NOT NULL) AS location,
-               min({first_seen}) AS first_seen
-        FROM __rowp rp JOIN "{relation}" s ON {srow} = rp.__row
-        JOIN "{checked}" c ON c.__row = rp.__row
-        GROUP BY rp.person_id"""
+        SELECT d.*, f.first_seen FROM (
+            SELECT sp.person_id, {picks}
+            FROM __sigp sp JOIN __sig g USING (sig) GROUP BY sp.person_id) d
+        LEFT JOIN {first_seen} f USING (person_id)"""
     )
     if create_people:
         stats["people_created"] = _count(
@@ -371,7 +378,6 @@ def resolve_hints(
         FROM __pdesc d WHERE people.person_id = d.person_id"""
     )
     # 4. new identities, with the reason they belong to their person
-    now = _now()
     stored_value = (
         "CASE WHEN h.kind IN ('email', 'phone') THEN NULL ELSE h.value END"
         if hash_pii
@@ -381,35 +387,23 @@ def resolve_hints(
         f"""CREATE OR REPLACE TEMP TABLE __newid AS
         SELECT h.ikey, any_value(h.kind) kind, any_value(h.platform) platform,
                any_value({stored_value}) AS value, any_value(h.vhash) vhash,
-               any_value(rp.person_id) person_id, min(h.__row) first_row,
-               count(DISTINCT h.__row) n_rows
-        FROM __h h JOIN __rowp rp USING (__row)
+               any_value(sp.person_id) person_id, min(g.first_row) first_row,
+               sum(g.n_rows) n_rows,
+               'i' || left(sha256(any_value(h.kind) || ':' || coalesce(any_value(h.platform), '')
+                                  || ':' || any_value(h.vhash)), 15) AS identity_id
+        FROM __h h JOIN __sigp sp USING (sig) JOIN __sig g USING (sig)
         WHERE h.ikey NOT IN (SELECT ikey FROM __known)
         GROUP BY h.ikey"""
     )
-    rows_new = con.execute("SELECT ikey, kind, platform, vhash FROM __newid").fetchall()
-    ids = [identity_id_for(k, p, v) for _, k, p, v in rows_new]
-    con.register(
-        "__ids_df",
-        pd.DataFrame({"ikey": [r[0] for r in rows_new], "identity_id": ids}, dtype="object"),
-    )
-    try:
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE __ids AS SELECT CAST(ikey AS VARCHAR) ikey, "
-            "CAST(identity_id AS VARCHAR) identity_id FROM __ids_df"
-        )
-    finally:
-        con.unregister("__ids_df")
     con.execute(
         """INSERT INTO identities (identity_id, person_id, kind, platform, value, value_hash,
                                    source_id)
-        SELECT i.identity_id, n.person_id, n.kind, n.platform, n.value, n.vhash, ?
-        FROM __newid n JOIN __ids i USING (ikey)""",
+        SELECT identity_id, person_id, kind, platform, value, vhash, ? FROM __newid""",
         [source_id],
     )
     con.execute(
         """INSERT INTO identity_links
-        SELECT i.identity_id, n.person_id,
+        SELECT n.identity_id, n.person_id,
                CASE WHEN n.person_id IN (SELECT person_id FROM __known) THEN 'exact match'
                     ELSE 'first seen' END,
                1.0,
@@ -417,49 +411,51 @@ def resolve_hints(
                CASE WHEN n.n_rows > 1 THEN ' (and ' || (n.n_rows - 1) || ' more)' ELSE '' END ||
                ' together with the person''s other identities',
                ?, ?
-        FROM __newid n JOIN __ids i USING (ikey)""",
-        [source_name, source_id, now],
+        FROM __newid n""",
+        [source_name, source_id, _now()],
     )
-    stats["identities_created"] = len(ids)
+    stats["identities_created"] = _count(con, "SELECT count(*) FROM __newid")
     # 5. merges the file implies
     for kept, merged, label in merges:
         evidence = con.execute(
-            """SELECT string_agg(DISTINCT h.kind || ' seen in row ' || h.__row, ', ')
-            FROM __h h JOIN __lab l USING (ikey) WHERE l.label = ?""",
+            """SELECT string_agg(DISTINCT h.kind || ' seen in row ' || g.first_row, ', ')
+            FROM __h h JOIN __lab l USING (ikey) JOIN __sig g USING (sig)
+            WHERE l.label = ?""",
             [label],
-        ).fetchone()
+        ).fetchall()
         merge_people(
             con,
             kept,
             merged,
             rule="exact match",
             score=1.0,
-            evidence=f"{source_name}: {evidence[0] if evidence else ''}",
+            evidence=f"{source_name}: {evidence[0][0] if evidence else ''}",
             source_id=source_id,
         )
         stats["merges"] += 1
     # 6. name + company for LinkedIn-only people
     stats["name_matches"] = _name_company_matches(con, source_id, source_name)
-    # 7. write person_id (and identity_id) into the checked rows
-    ident_of_row = ""
+    # 7. write person_id (and the identity each row was seen under) into the checked rows
     if primary:
-        kind = HINT_KINDS.get("__" + primary, primary)
-        ident_of_row = f""", (SELECT coalesce(k.identity_id, i.identity_id) FROM __h h
-                 LEFT JOIN __known k USING (ikey) LEFT JOIN __ids i USING (ikey)
-                 WHERE h.__row = c.__row AND h.kind = '{kind}' LIMIT 1) AS __ident"""
+        kind_rank = f"CASE WHEN h.kind = '{HINT_KINDS.get('__' + primary, primary)}' THEN 0 END"
     else:
-        ident_of_row = """, (SELECT coalesce(k.identity_id, i.identity_id) FROM __h h
-                 LEFT JOIN __known k USING (ikey) LEFT JOIN __ids i USING (ikey)
-                 WHERE h.__row = c.__row
-                 ORDER BY list_position(['email', 'phone', 'profile_url', 'handle',
-                                         'customer_id', 'crm_id', 'cookie'], h.kind)
-                 LIMIT 1) AS __ident"""
+        kind_rank = (
+            "list_position(['email', 'phone', 'profile_url', 'handle', 'customer_id', "
+            "'crm_id', 'cookie'], h.kind)"
+        )
     con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE __assign AS
-        SELECT c.__row, coalesce(m.kept_person, rp.person_id) AS person_id {ident_of_row}
-        FROM (SELECT DISTINCT __row FROM "{checked}") c JOIN __rowp rp USING (__row)
+        f"""CREATE OR REPLACE TEMP TABLE __sigident AS
+        SELECT h.sig, first(coalesce(k.identity_id, n.identity_id) ORDER BY {kind_rank}) AS ident
+        FROM __h h LEFT JOIN __known k USING (ikey) LEFT JOIN __newid n USING (ikey)
+        WHERE {kind_rank} IS NOT NULL
+        GROUP BY h.sig"""
+    )
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE __assign AS
+        SELECT r.__row, coalesce(m.kept_person, sp.person_id) AS person_id, si.ident AS __ident
+        FROM __rowsig r JOIN __sigp sp USING (sig) LEFT JOIN __sigident si USING (sig)
         LEFT JOIN (SELECT merged_person, kept_person FROM merges WHERE undone_at IS NULL) m
-          ON m.merged_person = rp.person_id"""
+          ON m.merged_person = sp.person_id"""
     )
     if table == "people":
         con.execute(
@@ -479,16 +475,19 @@ def resolve_hints(
             FROM __assign a WHERE "{checked}".__row = a.__row"""
         )
     for t in (
+        "__sig",
+        "__rowsig",
         "__h",
         "__known",
         "__lab",
         "__lab2",
-        "__rowlab",
+        "__siglab",
         "__lp",
+        "__sigp",
         "__rowp",
         "__pdesc",
         "__newid",
-        "__ids",
+        "__sigident",
         "__assign",
         "__phones",
     ):
