@@ -196,3 +196,12 @@ def test_a_third_party_source_is_listed_with_its_origin():
     srcs = registry.load_sources()
     assert "fakecrm" in srcs and registry.origin_of("fakecrm") == "tests"
     assert identity.HINT_KINDS["__email"] == "email"
+
+
+def test_a_name_many_people_share_is_not_used_to_join(ws, tmp_path):
+    rows = [f"{i},alex{i}@example.com,,,Alex Kim,Acme,2024-01-02,1," for i in range(1, 5)]
+    ws.import_files([crm(tmp_path, "known.csv", rows)])
+    li = crm(tmp_path, "li.csv", ["9,,,linkedin.com/in/alex-kim-9,Alex Kim,Acme,2024-01-05,0,"])
+    (r,) = ws.import_files([li])
+    assert "by name + company" not in r.message
+    assert ws.count("people") == 5

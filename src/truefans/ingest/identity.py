@@ -14,7 +14,8 @@ Rules, in order, all recorded in ``identity_links`` so every join can be explain
 4. **Name + company** (transparent, scored): a new person known only by a LinkedIn profile (no
    email, no phone) and an existing person (or vice versa) with the same normalised full name and
    a similar company (Jaro-Winkler ≥ 0.85) are joined with score
-   ``0.6 · name + 0.4 · company`` when the best score is ≥ 0.9 and unique.
+   ``0.6 · name + 0.4 · company`` when the best score is ≥ 0.9 and unique. A name held by more
+   than three people on either side is too common to single anyone out and is not used.
 
 ``split_person`` undoes a wrong merge: the chosen identities move to a new person together with
 every fact seen under them, and the pair is kept apart from then on.
@@ -47,6 +48,8 @@ HINT_KINDS = {
 GLOBAL_KINDS = ("email", "phone", "profile_url")
 NAME_MATCH_THRESHOLD = 0.9
 COMPANY_SIMILARITY = 0.85
+#: a normalised name held by more people than this (on either side) is too common to match on
+MAX_SAME_NAME = 3
 
 
 # -- normalisation (SQL for bulk, Python for one value) -----------------------------------------
@@ -548,23 +551,29 @@ def _name_key(x: str) -> str:
 
 def _name_company_matches(con: duckdb.DuckDBPyConnection, source_id: int, source_name: str) -> int:
     """Join people who have only a LinkedIn profile with a person of the same name and company."""
+    # keys (normalised names) shared by at most a few people on each side: a name many people
+    # share cannot single anyone out, and bounding it keeps the join linear
     pairs = con.execute(
         f"""WITH only_profile AS (
             SELECT person_id FROM identities GROUP BY person_id
             HAVING bool_and(kind = 'profile_url')),
+        keyed AS (
+            SELECT person_id, {_name_key("display_name")} AS name_key, company, source_id,
+                   person_id IN (SELECT person_id FROM only_profile) AS only_li
+            FROM people
+            WHERE display_name IS NOT NULL AND company IS NOT NULL),
+        keys AS (
+            SELECT name_key FROM keyed WHERE name_key IS NOT NULL GROUP BY name_key
+            HAVING count(*) FILTER (WHERE only_li) BETWEEN 1 AND {MAX_SAME_NAME}
+               AND count(*) FILTER (WHERE NOT only_li) BETWEEN 1 AND {MAX_SAME_NAME}
+               AND bool_or(source_id = ?)),
         cand AS (
-            SELECT a.person_id AS a, b.person_id AS b,
-                   jaro_winkler_similarity({_name_key("a.display_name")},
-                                           {_name_key("b.display_name")}) AS name_sim,
+            SELECT a.person_id AS a, b.person_id AS b, 1.0 AS name_sim,
                    jaro_winkler_similarity({_name_key("a.company")}, {_name_key("b.company")})
                      AS company_sim
-            FROM people a JOIN people b
-              ON a.person_id <> b.person_id
-             AND {_name_key("a.display_name")} = {_name_key("b.display_name")}
-            WHERE a.person_id IN (SELECT person_id FROM only_profile)
-              AND b.person_id NOT IN (SELECT person_id FROM only_profile)
-              AND (a.source_id = ? OR b.source_id = ?)
-              AND a.company IS NOT NULL AND b.company IS NOT NULL),
+            FROM keyed a JOIN keyed b USING (name_key)
+            WHERE name_key IN (SELECT name_key FROM keys) AND a.only_li AND NOT b.only_li
+              AND (a.source_id = ? OR b.source_id = ?)),
         scored AS (
             SELECT a, b, 0.6 * name_sim + 0.4 * company_sim AS score, name_sim, company_sim
             FROM cand WHERE company_sim >= {COMPANY_SIMILARITY}),
@@ -572,7 +581,7 @@ def _name_company_matches(con: duckdb.DuckDBPyConnection, source_id: int, source
             SELECT *, count(*) OVER (PARTITION BY a) AS n FROM scored
             WHERE score >= {NAME_MATCH_THRESHOLD})
         SELECT a, b, score, name_sim, company_sim FROM best WHERE n = 1 ORDER BY a""",
-        [source_id, source_id],
+        [source_id, source_id, source_id],
     ).fetchall()
     apart = {
         frozenset((x, y))

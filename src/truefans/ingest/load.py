@@ -340,6 +340,8 @@ def store_checked(
     )
     bad_rows = _one(con, f"SELECT count(DISTINCT __row) FROM {q(checked)} WHERE __err IS NOT NULL")
     counts.rejected = len(staged.rejects) + bad_rows
+    # the raw text is no longer needed: free its memory before the big insert
+    con.execute(f"DROP TABLE IF EXISTS {q(staged.relation)}")
     # the good staged rows of a rejected file row are kept out too: a file row lands whole
     con.execute(
         f"""UPDATE {q(checked)} SET __err = 'another value of this row was rejected'

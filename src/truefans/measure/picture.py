@@ -124,16 +124,20 @@ def picture(
     eng = ws.engine
 
     channels = eng.execute(eng.table("channels").order_by("channel_id"))
-    att = attributed_outcomes(eng, since_d, until_d, types)
-    att = att.mutate(money=_signed_money(att), channel_id=att.channel_id.fill_null(UNATTRIBUTED))
-    # outcome counts per channel and type, and money per channel and currency
-    by_type = eng.execute(att.group_by(["channel_id", "type"]).agg(n=att.count()))
-    money = eng.execute(
-        att.filter(att.value.notnull() & att.currency.notnull())
-        .group_by(["channel_id", "currency"])
-        .agg(amount=lambda t: t.money.sum())
-    )
-    rules = eng.execute(att.group_by("rule").agg(n=att.count()))
+    att_expr = attributed_outcomes(eng, since_d, until_d, types)
+    att_expr = att_expr.mutate(
+        money=_signed_money(att_expr), channel_id=att_expr.channel_id.fill_null(UNATTRIBUTED)
+    ).select("channel_id", "type", "value", "currency", "money", "rule")
+    # the attribution join runs once; three small aggregations read its result
+    with eng.materialized(att_expr) as att:
+        # outcome counts per channel and type, and money per channel and currency
+        by_type = eng.execute(att.group_by(["channel_id", "type"]).agg(n=att.count()))
+        money = eng.execute(
+            att.filter(att.value.notnull() & att.currency.notnull())
+            .group_by(["channel_id", "currency"])
+            .agg(amount=lambda t: t.money.sum())
+        )
+        rules = eng.execute(att.group_by("rule").agg(n=att.count()))
 
     with eng.materialized(_people_per_channel(eng, since_d, until_d)) as pairs:
         engaged_known = eng.execute(
