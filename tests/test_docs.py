@@ -29,3 +29,16 @@ def test_readme_documents_every_command_and_the_two_setup_commands():
     group = typer.main.get_command(app)
     for name in group.commands:  # type: ignore[attr-defined]
         assert f"truefans {name}" in README, name
+
+
+def test_readme_lists_every_registered_source_and_each_has_its_page():
+    from truefans.ingest.registry import load_sources
+
+    block = README.split("<!-- sources:start -->")[1].split("<!-- sources:end -->")[0]
+    for name in load_sources():
+        if name == "fakecrm":  # the tests' own third-party source
+            continue
+        assert f"(`{name}`)" in block, name
+        if name != "generic":
+            assert f"docs/sources/{name}.md" in block, name
+            assert (ROOT / "docs" / "sources" / f"{name}.md").exists(), name

@@ -5,50 +5,29 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from truefans.ingest.common import read_head
-from truefans.ingest.registry import StageContext, load_sources
+from sources_helpers import (
+    SHARED,
+    TEST_DATA,
+    assert_never_taken,
+    assert_reimport_adds_nothing,
+    assert_wins,
+    files,
+    needs_identity,
+    needs_shared,
+    rejected_cells,
+    scalar,
+    stage_frames,
+)
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "exports"
 FAMILY = SHARED / "callrail"
-DATA = Path(__file__).parent / "data" / "callrail"
+DATA = TEST_DATA / "callrail"
 GOOD = FAMILY / "callrail_calls_2024-01-01_2024-06-30.csv"
 BAD = FAMILY / "callrail_calls_bad.csv"
-shared = pytest.mark.skipif(not FAMILY.exists(), reason="shared export fixtures not present")
-
-
-def _identity_ready() -> bool:
-    try:
-        from truefans.ingest import identity
-    except ImportError:
-        return False
-    return hasattr(identity, "resolve_hints")
-
-
-needs_identity = pytest.mark.skipif(not _identity_ready(), reason="identity resolution not there")
-
-
-def bids(path: Path) -> dict[str, float]:
-    head = read_head(path)
-    out = {}
-    for src in load_sources().values():
-        det = src.detect(path, head)
-        if det is not None:
-            out[det.source] = det.confidence
-    return out
+shared = needs_shared("callrail")
 
 
 def stage(ws, path: Path) -> dict[str, pd.DataFrame]:
-    src = load_sources()["callrail"]
-    staged = src.stage(StageContext(con=ws.con, path=path, prefix="t1"))
-    out = {}
-    for st in staged:
-        df = ws.con.execute(f'SELECT * FROM "{st.relation}" ORDER BY __row').df()
-        assert len(df) + len(st.rejects) == st.rows
-        assert st.local_times
-        out[st.table] = df
-        out[st.table + "_rejects"] = st.rejects  # type: ignore[assignment]
-        ws.con.execute(f'DROP TABLE "{st.relation}"')
-    return out
+    return stage_frames(ws, "callrail", path, local_times=True)
 
 
 def short(key: str) -> str:
@@ -58,24 +37,17 @@ def short(key: str) -> str:
 @shared
 @pytest.mark.parametrize("path", sorted(FAMILY.glob("*.csv")), ids=lambda p: p.name)
 def test_shared_files_are_callrail_and_nobody_outbids(path):
-    got = bids(path)
-    assert "callrail" in got
-    assert max(got, key=lambda k: got[k]) == "callrail"
-    assert got["callrail"] >= 0.9
+    assert_wins(path, "callrail", at_least=0.9)
 
 
 @pytest.mark.parametrize("path", sorted(DATA.glob("*.csv")), ids=lambda p: p.name)
 def test_variant_files_are_callrail(path):
-    got = bids(path)
-    assert max(got, key=lambda k: got[k]) == "callrail"
+    assert_wins(path, "callrail")
 
 
 @shared
 def test_callrail_does_not_take_other_families_files():
-    src = load_sources()["callrail"]
-    for p in SHARED.rglob("*"):
-        if p.is_file() and p.parent.name != "callrail" and p.suffix != ".md":
-            assert src.detect(p, read_head(p)) is None, p
+    assert_never_taken("callrail", files(SHARED, but="callrail"))
 
 
 @shared
@@ -150,15 +122,12 @@ def test_import_end_to_end(ws):
         "touchpoints": ("ok", 8, 0),
         "outcomes": ("ok", 8, 0),
     }
-    people = ws.con.execute(
-        "SELECT count(DISTINCT person_id) FROM outcomes WHERE person_id IS NOT NULL"
-    ).fetchone()[0]
-    assert people == 7  # Grace Kim called twice
-    assert (
-        ws.con.execute("SELECT count(*) FROM outcomes WHERE person_id IS NULL").fetchone()[0] == 0
+    people = scalar(
+        ws, "SELECT count(DISTINCT person_id) FROM outcomes WHERE person_id IS NOT NULL"
     )
-    again = ws.import_files([GOOD])
-    assert all(r.added == 0 for r in again)
+    assert people == 7  # Grace Kim called twice
+    assert scalar(ws, "SELECT count(*) FROM outcomes WHERE person_id IS NULL") == 0
+    assert_reimport_adds_nothing(ws, [GOOD])
     assert ws.count("outcomes") == 8 and ws.count("touchpoints") == 8
 
 
@@ -169,7 +138,5 @@ def test_import_bad_file_keeps_good_rows(ws):
     by = {r.table: r for r in reports}
     assert by["outcomes"].added == 2  # rows 1 and 3
     assert by["touchpoints"].added == 1  # row 1
-    rej = ws.rejects()
-    got = sorted(set(zip(rej["row"], rej["column"], strict=True)))
-    assert got == [(2, "ts"), (3, "value"), (4, "call id")]
-    assert all(rej["reason"].str.len() > 0)
+    assert rejected_cells(ws) == [(2, "ts"), (3, "value"), (4, "call id")]
+    assert all(ws.rejects()["reason"].str.len() > 0)

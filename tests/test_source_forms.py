@@ -1,17 +1,24 @@
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
 
-from truefans.ingest.common import read_head
+from sources_helpers import (
+    SHARED,
+    TEST_DATA,
+    assert_never_taken,
+    assert_reimport_adds_nothing,
+    assert_wins,
+    files,
+    needs_identity,
+    needs_shared,
+    rejected_cells,
+    stage_frames,
+)
 from truefans.ingest.forms import heard_sql
-from truefans.ingest.registry import StageContext, load_sources
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "exports"
-DATA = Path(__file__).parent / "data" / "forms"
-shared = pytest.mark.skipif(not SHARED.exists(), reason="shared export fixtures not present")
+DATA = TEST_DATA / "forms"
+shared = needs_shared()
 
 #: fixture -> (tool named in the detection reason, submissions)
 FILES = {
@@ -27,35 +34,8 @@ FILES = {
 }
 
 
-def _identity_ready() -> bool:
-    try:
-        from truefans.ingest import identity
-    except ImportError:
-        return False
-    return hasattr(identity, "resolve_hints")
-
-
-needs_identity = pytest.mark.skipif(not _identity_ready(), reason="identity resolution not there")
-
-
-def detections(path: Path):
-    head = read_head(path)
-    return [d for s in load_sources().values() if (d := s.detect(path, head)) is not None]
-
-
 def stage(ws, name: str) -> dict[str, object]:
-    src = load_sources()["forms"]
-    staged = src.stage(StageContext(con=ws.con, path=DATA / name, prefix="t1"))
-    out: dict[str, object] = {}
-    for st in staged:
-        df = ws.con.execute(f'SELECT * FROM "{st.relation}" ORDER BY __row').df()
-        assert len(df) + len(st.rejects) == st.rows
-        out[st.table] = df
-        out[st.table + "_rejects"] = st.rejects
-        out["note"] = st.note
-        out["local_times"] = st.local_times
-        ws.con.execute(f'DROP TABLE "{st.relation}"')
-    return out
+    return stage_frames(ws, "forms", DATA / name)
 
 
 def channels(t: dict[str, object]) -> list[str | None]:
@@ -70,19 +50,13 @@ def test_fixture_list_is_complete():
 
 @pytest.mark.parametrize("name", sorted(FILES), ids=str)
 def test_each_form_tool_is_detected_and_nobody_outbids(name):
-    dets = detections(DATA / name)
-    best = max(dets, key=lambda d: d.confidence)
-    assert best.source == "forms"
+    best = assert_wins(DATA / name, "forms")
     assert FILES[name][0] in best.reason
-    assert sum(d.confidence == best.confidence for d in dets) == 1
 
 
 @shared
 def test_forms_does_not_take_any_shared_export():
-    src = load_sources()["forms"]
-    for p in SHARED.rglob("*"):
-        if p.is_file() and p.suffix != ".md":
-            assert src.detect(p, read_head(p)) is None, p
+    assert_never_taken("forms", files(SHARED))
 
 
 @pytest.mark.parametrize("name", sorted(FILES), ids=str)
@@ -106,12 +80,12 @@ def test_typeform(ws):
     assert isinstance(out, pd.DataFrame)
     assert out["outcome_id"][0] == "typeform:k3v9x2m1q8w7e6r5t4y3u2i1o0p9a8s7"
     assert out["ts"][0] == "2024-01-09T14:05:40Z"  # Submit Date (UTC), not Start Date
-    assert t["local_times"] is False
+    assert t["outcomes_staged"].local_times is False
     assert out["__email"][0] == "ada.lindqvist@example.com"
     assert out["__name"][0] == "Ada Lindqvist" and out["__company"][0] == "Northwind Analytics"
     # LinkedIn answer; a friend; no answer but utm google/cpc; an answer nobody maps
     assert channels(t) == ["linkedin", "word_of_mouth", "google_ads", None]
-    assert "'My aunt Sue'" in str(t["note"])
+    assert "'My aunt Sue'" in str(t["outcomes_note"])
 
 
 def test_gravity_forms(ws):
@@ -119,7 +93,7 @@ def test_gravity_forms(ws):
     out = t["outcomes"]
     assert isinstance(out, pd.DataFrame)
     assert list(out["outcome_id"]) == ["gravityforms:101", "gravityforms:102", "gravityforms:103"]
-    assert out["ts"][0] == "2024-02-02T09:15:27" and t["local_times"] is True
+    assert out["ts"][0] == "2024-02-02T09:15:27" and t["outcomes_staged"].local_times is True
     assert list(out["__first_name"]) == ["Ben", "Carmen", "Noah"]
     assert list(out["__last_name"]) == ["Okafor", "Ruiz", "Fischer"]
     # Google search; met at the expo; no answer, UTM parameters in the Source Url
@@ -162,7 +136,7 @@ def test_contact_form_7_without_ids(ws):
     assert all(k.startswith("cf7:") and len(k) == 20 for k in out["outcome_id"])
     assert channels(t) == ["word_of_mouth", "trade_shows", None]
     assert len(touch) == 2  # the anonymous visitor asked a question but is nobody we know
-    assert "without email or phone" in str(t["note"])
+    assert "without email or phone" in str(t["outcomes_note"])
     again = stage(ws, "cfdb7-contact-form-1.csv")["outcomes"]
     assert isinstance(again, pd.DataFrame)
     assert list(again["outcome_id"]) == list(out["outcome_id"])
@@ -181,7 +155,7 @@ def test_google_forms_sheet_and_download(ws):
     # the download writes the form's zone after the time
     assert list(out["ts"]) == ["2024-05-13T10:12:33+02:00", "2024-05-13T23:20:00-05:00"]
     assert channels(t) == ["x", None]
-    assert "'Other'" in str(t["note"])
+    assert "'Other'" in str(t["outcomes_note"])
 
 
 @pytest.mark.parametrize(
@@ -226,14 +200,12 @@ def test_import_every_form_end_to_end(ws):
     assert ws.count("outcomes") == sum(FILES[p.name][1] for p in good)
     anonymous = ws.con.execute("SELECT count(*) FROM outcomes WHERE person_id IS NULL").fetchone()
     assert anonymous[0] == 1  # the CF7 visitor without email or phone
-    again = ws.import_files(good)
-    assert all(r.added == 0 for r in again)
+    assert_reimport_adds_nothing(ws, good)
 
 
 @needs_identity
 def test_import_bad_form_export(ws):
     reports = ws.import_files([DATA / "gravityforms-contact-bad.csv"])
     assert {r.table: r.added for r in reports} == {"touchpoints": 1, "outcomes": 1}
-    rej = ws.rejects()
-    assert sorted(set(zip(rej["row"], rej["column"], strict=True))) == [(2, "ts"), (3, "entry id")]
-    assert rej["reason"].str.contains("2024-02-30").any()
+    assert rejected_cells(ws) == [(2, "ts"), (3, "entry id")]
+    assert ws.rejects()["reason"].str.contains("2024-02-30").any()

@@ -5,52 +5,29 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from truefans.ingest.common import read_head
-from truefans.ingest.registry import StageContext, load_sources
+from sources_helpers import (
+    SHARED,
+    TEST_DATA,
+    assert_reimport_adds_nothing,
+    assert_wins,
+    import_ok,
+    import_with_rejects,
+    needs_identity,
+    needs_shared,
+    stage_frames,
+)
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "exports"
 FAMILY = SHARED / "ga4"
 TRAFFIC = FAMILY / "Traffic_acquisition_Session_primary_channel_group.csv"
 LANDING = FAMILY / "Landing_page_Landing_page.csv"
 FREE_FORM = FAMILY / "Free_form_exploration_daily_channel.csv"
 BAD = FAMILY / "Traffic_acquisition_bad.csv"
-DATA = Path(__file__).parent / "data" / "ga4"
-shared = pytest.mark.skipif(not FAMILY.exists(), reason="shared export fixtures not present")
-
-
-def _identity_ready() -> bool:
-    try:
-        from truefans.ingest import identity
-    except ImportError:
-        return False
-    return hasattr(identity, "resolve_hints")
-
-
-needs_identity = pytest.mark.skipif(not _identity_ready(), reason="identity resolution not there")
-
-
-def bids(path: Path) -> dict[str, float]:
-    head = read_head(path)
-    out = {}
-    for src in load_sources().values():
-        det = src.detect(path, head)
-        if det is not None:
-            out[det.source] = det.confidence
-    return out
+DATA = TEST_DATA / "ga4"
+shared = needs_shared("ga4")
 
 
 def stage(ws, path: Path) -> dict[str, object]:
-    src = load_sources()["ga4"]
-    out: dict[str, object] = {}
-    for st in src.stage(StageContext(con=ws.con, path=path, prefix="t1")):
-        df = ws.con.execute(f'SELECT * FROM "{st.relation}" ORDER BY __row').df()
-        assert len(df) + len(st.rejects) == st.rows
-        assert df["__row"].is_unique
-        out[st.table] = df
-        out[st.table + "_rejects"] = st.rejects
-        out[st.table + "_note"] = st.note
-        ws.con.execute(f'DROP TABLE "{st.relation}"')
-    return out
+    return stage_frames(ws, "ga4", path, unique_rows=True)
 
 
 def values(df: pd.DataFrame, **where: object) -> dict[str, float]:
@@ -63,15 +40,12 @@ def values(df: pd.DataFrame, **where: object) -> dict[str, float]:
 @shared
 @pytest.mark.parametrize("path", sorted(FAMILY.glob("*.csv")), ids=lambda p: p.name)
 def test_shared_files_are_ga4_and_nobody_outbids(path):
-    got = bids(path)
-    assert got.get("ga4", 0) >= 0.9, got
-    assert max(got, key=lambda k: got[k]) == "ga4", got
+    assert_wins(path, "ga4", at_least=0.9)
 
 
 @pytest.mark.parametrize("path", sorted(DATA.glob("*.csv")), ids=lambda p: p.name)
 def test_synthetic_variants_are_ga4(path):
-    got = bids(path)
-    assert max(got, key=lambda k: got[k]) == "ga4", got
+    assert_wins(path, "ga4")
 
 
 @shared
@@ -237,24 +211,20 @@ def test_landing_page_with_query_string_by_channel(ws):
 @needs_identity
 def test_import_end_to_end_and_reimport_adds_nothing(ws):
     files = [TRAFFIC, LANDING, FREE_FORM]
-    reports = ws.import_files(files)
-    assert all(r.status == "ok" and r.rejected == 0 for r in reports), reports
+    import_ok(ws, files)
     assert ws.count("metrics") == 40 + 35 + 63
     assert ws.count("contents") == 7
-    again = ws.import_files(files)
-    assert sum(r.added for r in again) == 0
+    assert_reimport_adds_nothing(ws, files)
     assert ws.count("metrics") == 138
 
 
 @shared
 @needs_identity
 def test_bad_file_good_rows_land_and_rejects_are_listed(ws):
-    (r,) = ws.import_files([BAD])
-    assert r.status == "rejects" and r.rejected == 3 and r.added == 5
-    rej = ws.rejects()
-    assert list(rej["row"]) == [2, 3, 4]
-    assert list(rej["column"]) == [
-        "Sessions",
-        "Session primary channel group (Default Channel Group)",
-        "Sessions",
-    ]
+    import_with_rejects(
+        ws,
+        BAD,
+        added=5,
+        rows=[2, 3, 4],
+        columns=["Sessions", "Session primary channel group (Default Channel Group)", "Sessions"],
+    )

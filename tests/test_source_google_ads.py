@@ -7,51 +7,28 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from truefans.ingest.common import read_head
-from truefans.ingest.registry import StageContext, load_sources
+from sources_helpers import (
+    SHARED,
+    TEST_DATA,
+    assert_never_taken,
+    assert_reimport_adds_nothing,
+    assert_wins,
+    files,
+    import_ok,
+    needs_identity,
+    needs_shared,
+    stage_frames,
+)
 
-DATA = Path(__file__).parent / "data" / "google_ads"
+DATA = TEST_DATA / "google_ads"
 REPORT = DATA / "Campaign_report.csv"
 EXCEL = DATA / "Campaign_report_excel.csv"
 NO_DAY = DATA / "Campaign_report_no_day.csv"
 BAD = DATA / "Campaign_report_bad.csv"
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "exports"
-
-
-def _identity_ready() -> bool:
-    try:
-        from truefans.ingest import identity
-    except ImportError:
-        return False
-    return hasattr(identity, "resolve_hints")
-
-
-needs_identity = pytest.mark.skipif(not _identity_ready(), reason="identity resolution not there")
-
-
-def bids(path: Path) -> dict[str, float]:
-    head = read_head(path)
-    out = {}
-    for src in load_sources().values():
-        det = src.detect(path, head)
-        if det is not None:
-            out[det.source] = det.confidence
-    return out
 
 
 def stage(ws, path: Path, currency: str | None = None) -> dict[str, object]:
-    src = load_sources()["google_ads"]
-    out: dict[str, object] = {}
-    ctx = StageContext(con=ws.con, path=path, prefix="t1", currency=currency)
-    for st in src.stage(ctx):
-        df = ws.con.execute(f'SELECT * FROM "{st.relation}" ORDER BY __row').df()
-        assert len(df) + len(st.rejects) == st.rows
-        assert df["__row"].is_unique
-        out[st.table] = df
-        out[st.table + "_rejects"] = st.rejects
-        out[st.table + "_note"] = st.note
-        ws.con.execute(f'DROP TABLE "{st.relation}"')
-    return out
+    return stage_frames(ws, "google_ads", path, unique_rows=True, currency=currency)
 
 
 def expected_per_day() -> dict[tuple[str, str], dict[str, Decimal]]:
@@ -70,16 +47,12 @@ def expected_per_day() -> dict[tuple[str, str], dict[str, Decimal]]:
 
 @pytest.mark.parametrize("path", sorted(DATA.glob("*.csv")), ids=lambda p: p.name)
 def test_reports_are_google_ads_and_nobody_outbids(path):
-    got = bids(path)
-    assert got.get("google_ads", 0) >= 0.9, got
-    assert max(got, key=lambda k: got[k]) == "google_ads", got
+    assert_wins(path, "google_ads", at_least=0.9)
 
 
+@needs_shared()
 def test_no_shared_export_is_taken_for_google_ads():
-    if not SHARED.exists():
-        pytest.skip("shared export fixtures not present")
-    for path in SHARED.rglob("*.csv"):
-        assert "google_ads" not in bids(path), path
+    assert_never_taken("google_ads", files(SHARED, "*.csv"))
 
 
 def test_costs_are_summed_per_day_and_channel_and_totals_skipped(ws):
@@ -171,13 +144,11 @@ def test_weekly_report_with_cost_currency_in_the_header(ws, tmp_path):
 
 @needs_identity
 def test_import_end_to_end_and_reimport_adds_nothing(ws):
-    reports = ws.import_files([REPORT, NO_DAY])
-    assert all(r.status == "ok" and r.rejected == 0 for r in reports), reports
+    import_ok(ws, [REPORT, NO_DAY])
     assert ws.count("costs") == 15
     channels = {r[0] for r in ws.con.execute("SELECT channel_id FROM channels").fetchall()}
     assert {"google_ads", "youtube_ads"} <= channels
-    again = ws.import_files([REPORT, NO_DAY])
-    assert sum(r.added for r in again) == 0
+    assert_reimport_adds_nothing(ws, [REPORT, NO_DAY])
     assert ws.count("costs") == 15
 
 

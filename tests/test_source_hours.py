@@ -6,36 +6,32 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from truefans.ingest.common import read_head
+from sources_helpers import (
+    SHARED,
+    TEST_DATA,
+    assert_never_taken,
+    assert_wins,
+    edited_copy,
+    files,
+    import_ok,
+    needs_shared,
+    rejected_cells,
+    scalar,
+    stage_tables,
+)
 from truefans.ingest.hours import channel_key, channel_names
-from truefans.ingest.registry import StageContext, load_sources
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "exports"
-DATA = Path(__file__).parent / "data" / "hours"
+DATA = TEST_DATA / "hours"
 WEEKLY = DATA / "hours_2024.csv"
 MONTHLY = DATA / "Time tracking.xlsx"
 BAD = DATA / "hours_bad.csv"
-shared = pytest.mark.skipif(not SHARED.exists(), reason="shared export fixtures not present")
-
-
-def bids(path: Path) -> dict[str, float]:
-    head = read_head(path)
-    out = {}
-    for src in load_sources().values():
-        det = src.detect(path, head)
-        if det is not None:
-            out[det.source] = det.confidence
-    return out
+shared = needs_shared()
 
 
 def stage(ws, path: Path) -> tuple[pd.DataFrame, object]:
-    src = load_sources()["hours"]
-    (st,) = src.stage(StageContext(con=ws.con, path=path, prefix="t1"))
-    assert st.table == "costs"
-    df = ws.con.execute(f'SELECT * FROM "{st.relation}" ORDER BY period_start, channel_id').df()
-    assert len(df) + len(st.rejects) == st.rows
-    ws.con.execute(f'DROP TABLE "{st.relation}"')
-    return df, st
+    (t,) = stage_tables(ws, "hours", path, order={"costs": "period_start, channel_id"})
+    assert t.table == "costs"
+    return t.rows, t.staged
 
 
 def rows(df: pd.DataFrame) -> list[tuple]:
@@ -49,16 +45,12 @@ def rows(df: pd.DataFrame) -> list[tuple]:
 
 @pytest.mark.parametrize("path", sorted(DATA.iterdir()), ids=lambda p: p.name)
 def test_hours_sheets_are_detected_and_nobody_outbids(path):
-    got = bids(path)
-    assert max(got, key=lambda k: got[k]) == "hours"
+    assert_wins(path, "hours")
 
 
 @shared
 def test_hours_never_takes_another_familys_export():
-    src = load_sources()["hours"]
-    for p in SHARED.rglob("*"):
-        if p.is_file() and p.suffix != ".md":
-            assert src.detect(p, read_head(p)) is None, p
+    assert_never_taken("hours", files(SHARED))
 
 
 def test_channel_names_follow_the_catalogue():
@@ -122,30 +114,27 @@ def test_iso_weeks_and_day_first_dates(ws, tmp_path):
 
 
 def test_import_end_to_end_and_overlap(ws, tmp_path):
-    reports = ws.import_files([WEEKLY, MONTHLY])
-    assert all(r.status == "ok" and r.rejected == 0 for r in reports), reports
+    import_ok(ws, [WEEKLY, MONTHLY])
     assert ws.count("costs") == 8
-    later = tmp_path / "hours_2024_later.csv"
-    later.write_text(WEEKLY.read_text() + "2024-03-11,LinkedIn,1,,,late entry\n")
+    later = edited_copy(
+        WEEKLY, tmp_path / "hours_2024_later.csv", append="2024-03-11,LinkedIn,1,,,late entry\n"
+    )
     (r,) = ws.import_files([later])
     assert (r.added, r.updated, r.skipped) == (0, 1, 4)
-    hours = ws.con.execute(
-        "SELECT hours FROM costs WHERE channel_id = 'linkedin' AND period_start = '2024-03-11'"
-    ).fetchone()[0]
+    hours = scalar(
+        ws, "SELECT hours FROM costs WHERE channel_id = 'linkedin' AND period_start = '2024-03-11'"
+    )
     assert hours == 5.0
-    dollars = ws.con.execute(
-        "SELECT dollars FROM costs WHERE channel_id = 'trade_shows'"
-    ).fetchone()[0]
+    dollars = scalar(ws, "SELECT dollars FROM costs WHERE channel_id = 'trade_shows'")
     assert dollars == Decimal("450")
 
 
 def test_import_bad_sheet(ws):
     reports = ws.import_files([BAD])
     assert [(r.added, r.rejected) for r in reports] == [(2, 3)]
-    rej = ws.rejects()
-    assert sorted(zip(rej["row"], rej["column"], strict=True)) == [
+    assert rejected_cells(ws, distinct=False) == [
         (3, "channel_id"),
         (4, "period_start"),
         (5, "hours"),
     ]
-    assert rej["reason"][0].startswith("channel_id: unknown channel 'Carrier pigeons'")
+    assert ws.rejects()["reason"][0].startswith("channel_id: unknown channel 'Carrier pigeons'")

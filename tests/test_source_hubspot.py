@@ -9,42 +9,33 @@ from xml.sax.saxutils import escape
 import pandas as pd
 import pytest
 
-from truefans.ingest.common import read_head
-from truefans.ingest.registry import StageContext, load_sources
+from sources_helpers import (
+    SHARED,
+    TEST_DATA,
+    assert_junk_ignored,
+    assert_never_taken,
+    assert_wins,
+    bids,
+    files,
+    needs_shared,
+    scalar,
+    stage_tables,
+)
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "exports"
 FAMILY = SHARED / "hubspot"
-DATA = Path(__file__).parent / "data" / "hubspot"
+DATA = TEST_DATA / "hubspot"
 CONTACTS = FAMILY / "hubspot-crm-exports-all-contacts-2024-06-30.csv"
 DEALS = FAMILY / "hubspot-crm-exports-all-deals-2024-06-30.csv"
 BAD = FAMILY / "hubspot-crm-exports-all-contacts_bad.csv"
-shared = pytest.mark.skipif(not FAMILY.exists(), reason="shared export fixtures not present")
-
-
-def bids(path: Path) -> dict[str, float]:
-    head = read_head(path)
-    out = {}
-    for src in load_sources().values():
-        det = src.detect(path, head)
-        if det is not None:
-            out[det.source] = det.confidence
-    return out
+shared = needs_shared("hubspot")
 
 
 def stage(ws, path: Path, **kw) -> dict[str, tuple[pd.DataFrame, list, str]]:
-    src = load_sources()["hubspot"]
-    out = {}
-    for st in src.stage(StageContext(con=ws.con, path=path, prefix="t1", **kw)):
-        df = ws.con.execute(f'SELECT * FROM "{st.relation}" ORDER BY __row').df()
-        assert len(df) + len(st.rejects) == st.rows
-        assert st.local_times  # the portal's time zone, without an offset
-        ws.con.execute(f'DROP TABLE "{st.relation}"')
-        out[st.table] = (df, st.rejects, st.note)
-    leftovers = ws.con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE table_name LIKE 't1%'"
-    ).fetchall()
-    assert leftovers == []
-    return out
+    # the portal's time zone, without an offset
+    return {
+        t.table: (t.rows, t.rejects, t.note)
+        for t in stage_tables(ws, "hubspot", path, local_times=True, **kw)
+    }
 
 
 def write_xlsx(path: Path, rows: list[list[object]]) -> Path:
@@ -119,31 +110,22 @@ VARIANTS = sorted(p for p in DATA.iterdir() if p.suffix in (".csv", ".xlsx"))
 @shared
 @pytest.mark.parametrize("path", sorted(FAMILY.glob("*.csv")), ids=lambda p: p.name)
 def test_shared_files_are_hubspot_and_nobody_outbids(path):
-    got = bids(path)
-    assert max(got, key=lambda k: got[k]) == "hubspot"
-    assert got["hubspot"] >= 0.9
+    assert_wins(path, "hubspot", at_least=0.9)
 
 
 @pytest.mark.parametrize("path", VARIANTS, ids=lambda p: p.name)
 def test_variant_files_are_hubspot(path):
-    got = bids(path)
-    assert max(got, key=lambda k: got[k]) == "hubspot"
+    assert_wins(path, "hubspot")
 
 
 @shared
 def test_hubspot_does_not_take_other_families_files():
-    src = load_sources()["hubspot"]
-    for p in SHARED.rglob("*"):
-        if p.is_file() and p.parent.name != "hubspot" and p.suffix != ".md":
-            assert src.detect(p, read_head(p)) is None, p
+    assert_never_taken("hubspot", files(SHARED, but="hubspot"))
 
 
 def test_detect_never_raises_on_junk(tmp_path):
-    src = load_sources()["hubspot"]
-    for name, data in [("a.csv", b""), ("b.xlsx", b"PK\x03\x04broken"), ("c.xls", b"\xd0\xcf")]:
-        p = tmp_path / name
-        p.write_bytes(data)
-        assert src.detect(p, data) is None
+    junk = [("a.csv", b""), ("b.xlsx", b"PK\x03\x04broken"), ("c.xls", b"\xd0\xcf")]
+    assert_junk_ignored("hubspot", tmp_path, junk)
 
 
 @shared
@@ -301,25 +283,20 @@ def test_import_end_to_end(ws):
     ]
     assert ws.count("people") == 11
     # the deals' contacts are the contacts' people (Record ID = crm id)
-    joined = ws.con.execute(
+    joined = scalar(
+        ws,
         """SELECT count(*) FROM outcomes d JOIN outcomes l USING (person_id)
-        WHERE d.type = 'new_account' AND l.type = 'lead'"""
-    ).fetchone()[0]
+        WHERE d.type = 'new_account' AND l.type = 'lead'""",
+    )
     assert joined == 3
     won = ws.con.execute(
         "SELECT sum(value), min(currency) FROM outcomes WHERE type = 'new_account'"
     ).fetchone()
     assert won == (Decimal("3297.0000"), "USD")
-    ts = ws.con.execute(
-        "SELECT ts FROM outcomes WHERE outcome_id = 'hubspot:contact:51000000000'"
-    ).fetchone()[0]
+    ts = scalar(ws, "SELECT ts FROM outcomes WHERE outcome_id = 'hubspot:contact:51000000000'")
     assert ts.isoformat() == "2024-01-08T14:00:00"  # 09:00 in New York, stored in UTC
-    assert (
-        ws.con.execute("SELECT first_seen FROM people WHERE display_name = 'Ada Lindqvist'")
-        .fetchone()[0]
-        .isoformat()
-        == "2024-01-08T14:00:00"
-    )
+    first_seen = scalar(ws, "SELECT first_seen FROM people WHERE display_name = 'Ada Lindqvist'")
+    assert first_seen.isoformat() == "2024-01-08T14:00:00"
     again = ws.import_files([CONTACTS, DEALS], tz="America/New_York", currency="USD")
     assert all(r.added == 0 for r in again)
 
@@ -349,8 +326,7 @@ def test_a_minimal_view_is_read_as_people_only(ws, tmp_path):
         "Record ID,First Name,Last Name,Email\n71000000001,Zed,Example,zed@example.com\n",
         encoding="utf-8",
     )
-    got = bids(p)
-    assert max(got, key=lambda k: got[k]) == "hubspot" and got["hubspot"] < 0.9
+    assert assert_wins(p, "hubspot").confidence < 0.9
     t = stage(ws, p)
     assert set(t) == {"people"}  # no Create Date: no dated lead
     people, rejects, note = t["people"]

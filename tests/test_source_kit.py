@@ -5,62 +5,39 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from truefans.ingest.common import read_head
-from truefans.ingest.registry import StageContext, load_sources
+from sources_helpers import (
+    SHARED,
+    TEST_DATA,
+    assert_never_taken,
+    assert_reimport_adds_nothing,
+    assert_wins,
+    files,
+    import_ok,
+    import_with_rejects,
+    needs_identity,
+    needs_shared,
+    scalar,
+    stage_frames,
+)
 
-DATA = Path(__file__).parent / "data" / "kit"
+DATA = TEST_DATA / "kit"
 EXPORT = DATA / "kit_subscribers_export.csv"
 OLD = DATA / "confirmed_subscribers_convertkit_2022.csv"
 BAD = DATA / "kit_subscribers_bad.csv"
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "exports"
-
-
-def _identity_ready() -> bool:
-    try:
-        from truefans.ingest import identity
-    except ImportError:
-        return False
-    return hasattr(identity, "resolve_hints")
-
-
-needs_identity = pytest.mark.skipif(not _identity_ready(), reason="identity resolution not there")
-
-
-def bids(path: Path) -> dict[str, float]:
-    head = read_head(path)
-    out = {}
-    for src in load_sources().values():
-        det = src.detect(path, head)
-        if det is not None:
-            out[det.source] = det.confidence
-    return out
 
 
 def stage(ws, path: Path) -> dict[str, object]:
-    src = load_sources()["kit"]
-    out: dict[str, object] = {}
-    for st in src.stage(StageContext(con=ws.con, path=path, prefix="t1")):
-        df = ws.con.execute(f'SELECT * FROM "{st.relation}" ORDER BY __row').df()
-        assert len(df) + len(st.rejects) == st.rows
-        out[st.table] = df
-        out[st.table + "_rejects"] = st.rejects
-        out[st.table + "_staged"] = st
-        ws.con.execute(f'DROP TABLE "{st.relation}"')
-    return out
+    return stage_frames(ws, "kit", path)
 
 
 @pytest.mark.parametrize("path", sorted(DATA.glob("*.csv")), ids=lambda p: p.name)
 def test_exports_are_kit_and_nobody_outbids(path):
-    got = bids(path)
-    assert got.get("kit", 0) >= 0.88, got
-    assert max(got, key=lambda k: got[k]) == "kit", got
+    assert_wins(path, "kit", at_least=0.88)
 
 
+@needs_shared()
 def test_no_shared_export_is_taken_for_kit():
-    if not SHARED.exists():
-        pytest.skip("shared export fixtures not present")
-    for path in SHARED.rglob("*.csv"):
-        assert "kit" not in bids(path), path
+    assert_never_taken("kit", files(SHARED, "*.csv"))
 
 
 def test_subscribers_stage_audience_with_states(ws):
@@ -104,26 +81,19 @@ def test_bad_rows(ws):
 
 @needs_identity
 def test_import_end_to_end_and_reimport_adds_nothing(ws):
-    reports = ws.import_files([EXPORT, OLD])
-    assert all(r.status == "ok" and r.rejected == 0 for r in reports), reports
+    import_ok(ws, [EXPORT, OLD])
     assert ws.count("audience") == 8
     name = ws.con.execute(
         "SELECT p.display_name, p.company FROM people p JOIN identities i USING (person_id) "
         "WHERE i.value = 'ada.lindqvist@example.com'"
     ).fetchone()
     assert name == ("Ada Lindqvist", "Brightleaf Dental")
-    current = ws.con.execute(
-        "SELECT count(*) FROM audience WHERE unfollowed_at IS NULL"
-    ).fetchone()[0]
-    assert current == 5
-    again = ws.import_files([EXPORT, OLD])
-    assert sum(r.added for r in again) == 0
+    assert scalar(ws, "SELECT count(*) FROM audience WHERE unfollowed_at IS NULL") == 5
+    assert_reimport_adds_nothing(ws, [EXPORT, OLD])
 
 
 @needs_identity
 def test_bad_file_good_rows_land_and_rejects_are_listed(ws):
-    (r,) = ws.import_files([BAD])
-    assert r.status == "rejects" and r.added == 1 and r.rejected == 3
-    rej = ws.rejects()
-    assert list(rej["row"]) == [2, 3, 4]
-    assert list(rej["column"]) == ["email_address", "state", "followed_at"]
+    import_with_rejects(
+        ws, BAD, added=1, rows=[2, 3, 4], columns=["email_address", "state", "followed_at"]
+    )

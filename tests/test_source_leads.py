@@ -5,64 +5,42 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from sources_helpers import (
+    SHARED,
+    TEST_DATA,
+    assert_never_taken,
+    assert_reimport_adds_nothing,
+    assert_wins,
+    files,
+    import_ok,
+    needs_identity,
+    needs_shared,
+    rejected_cells,
+    scalar,
+    stage_frames,
+)
 from truefans.ingest.common import read_head
-from truefans.ingest.registry import StageContext, load_sources
+from truefans.ingest.registry import load_sources
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "exports"
-DATA = Path(__file__).parent / "data" / "leads"
+DATA = TEST_DATA / "leads"
 SCANS = DATA / "boston-smb-expo-2024-badge-scans.csv"
 SHEET = DATA / "Trade show leads 2024.xlsx"
 BAD = DATA / "leads_bad.csv"
-shared = pytest.mark.skipif(not SHARED.exists(), reason="shared export fixtures not present")
-
-
-def _identity_ready() -> bool:
-    try:
-        from truefans.ingest import identity
-    except ImportError:
-        return False
-    return hasattr(identity, "resolve_hints")
-
-
-needs_identity = pytest.mark.skipif(not _identity_ready(), reason="identity resolution not there")
-
-
-def bids(path: Path) -> dict[str, float]:
-    head = read_head(path)
-    out = {}
-    for src in load_sources().values():
-        det = src.detect(path, head)
-        if det is not None:
-            out[det.source] = det.confidence
-    return out
+shared = needs_shared()
 
 
 def stage(ws, path: Path) -> dict[str, object]:
-    src = load_sources()["leads"]
-    out: dict[str, object] = {}
-    for st in src.stage(StageContext(con=ws.con, path=path, prefix="t1")):
-        df = ws.con.execute(f'SELECT * FROM "{st.relation}" ORDER BY __row').df()
-        assert len(df) + len(st.rejects) == st.rows
-        assert st.local_times
-        out[st.table] = df
-        out[st.table + "_rejects"] = st.rejects
-        out["note"] = st.note
-        ws.con.execute(f'DROP TABLE "{st.relation}"')
-    return out
+    return stage_frames(ws, "leads", path, local_times=True)
 
 
 @pytest.mark.parametrize("path", sorted(DATA.iterdir()), ids=lambda p: p.name)
 def test_lead_sheets_are_detected_and_nobody_outbids(path):
-    got = bids(path)
-    assert max(got, key=lambda k: got[k]) == "leads"
+    assert_wins(path, "leads")
 
 
 @shared
 def test_leads_never_takes_another_familys_export():
-    src = load_sources()["leads"]
-    for p in SHARED.rglob("*"):
-        if p.is_file() and p.suffix != ".md":
-            assert src.detect(p, read_head(p)) is None, p
+    assert_never_taken("leads", files(SHARED))
 
 
 def test_a_contact_list_without_event_is_not_a_leads_sheet(tmp_path):
@@ -96,7 +74,7 @@ def test_stage_badge_scans(ws):
     assert [float(v) for v in touch["value"]] == [3, 4, 2, 3]  # Hot, 4, Warm, Hot
     assert list(out["__title"][:2]) == ["Owner", "Practice manager"]
     assert out["__company"][0] == "Patel Accounting"
-    note = str(t["note"])
+    note = str(t["outcomes_note"])
     assert "repeat scan" in note and "rating" in note and "without email or phone" in note
 
 
@@ -125,21 +103,18 @@ def test_stage_bad_sheet(ws):
 
 @needs_identity
 def test_import_end_to_end(ws):
-    reports = ws.import_files([SCANS, SHEET])
-    assert all(r.status == "ok" and r.rejected == 0 for r in reports)
+    import_ok(ws, [SCANS, SHEET])
     assert ws.count("outcomes") == 7 and ws.count("touchpoints") == 7
     # Dev Patel at the expo (scans) and in the booth sheet is one person
-    dev = ws.con.execute(
-        "SELECT count(DISTINCT person_id) FROM outcomes WHERE outcome_id LIKE '%dev.patel%'"
-    ).fetchone()
-    assert dev[0] == 1
-    again = ws.import_files([SCANS, SHEET])
-    assert all(r.added == 0 for r in again)
+    dev = scalar(
+        ws, "SELECT count(DISTINCT person_id) FROM outcomes WHERE outcome_id LIKE '%dev.patel%'"
+    )
+    assert dev == 1
+    assert_reimport_adds_nothing(ws, [SCANS, SHEET])
 
 
 @needs_identity
 def test_import_bad_sheet(ws):
     reports = ws.import_files([BAD])
     assert {r.table: r.added for r in reports} == {"touchpoints": 1, "outcomes": 1}
-    rej = ws.rejects()
-    assert sorted(set(zip(rej["row"], rej["column"], strict=True))) == [(2, "ts"), (3, "event")]
+    assert rejected_cells(ws) == [(2, "ts"), (3, "event")]

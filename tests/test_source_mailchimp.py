@@ -6,67 +6,42 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from truefans.ingest.common import read_head
-from truefans.ingest.registry import StageContext, load_sources
+from sources_helpers import (
+    SHARED,
+    TEST_DATA,
+    assert_reimport_adds_nothing,
+    assert_wins,
+    import_ok,
+    import_with_rejects,
+    needs_identity,
+    needs_shared,
+    scalar,
+    stage_frames,
+)
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "exports"
 FAMILY = SHARED / "mailchimp"
 SUBSCRIBED = FAMILY / "subscribed_members_export_3f9a1c2b7d.csv"
 UNSUBSCRIBED = FAMILY / "unsubscribed_members_export_3f9a1c2b7d.csv"
 CLEANED = FAMILY / "cleaned_members_export_3f9a1c2b7d.csv"
 CAMPAIGNS = FAMILY / "campaigns.csv"
 BAD = FAMILY / "subscribed_members_export_bad.csv"
-DATA = Path(__file__).parent / "data" / "mailchimp"
-shared = pytest.mark.skipif(not FAMILY.exists(), reason="shared export fixtures not present")
-
-
-def _identity_ready() -> bool:
-    try:
-        from truefans.ingest import identity
-    except ImportError:
-        return False
-    return hasattr(identity, "resolve_hints")
-
-
-needs_identity = pytest.mark.skipif(not _identity_ready(), reason="identity resolution not there")
-
-
-def bids(path: Path) -> dict[str, float]:
-    head = read_head(path)
-    out = {}
-    for src in load_sources().values():
-        det = src.detect(path, head)
-        if det is not None:
-            out[det.source] = det.confidence
-    return out
+DATA = TEST_DATA / "mailchimp"
+shared = needs_shared("mailchimp")
 
 
 def stage(ws, path: Path) -> dict[str, object]:
-    src = load_sources()["mailchimp"]
-    out: dict[str, object] = {}
-    for st in src.stage(StageContext(con=ws.con, path=path, prefix="t1")):
-        df = ws.con.execute(f'SELECT * FROM "{st.relation}" ORDER BY __row').df()
-        assert len(df) + len(st.rejects) == st.rows
-        assert df["__row"].is_unique
-        out[st.table] = df
-        out[st.table + "_rejects"] = st.rejects
-        out[st.table + "_staged"] = st
-        ws.con.execute(f'DROP TABLE "{st.relation}"')
-    return out
+    return stage_frames(ws, "mailchimp", path, unique_rows=True)
 
 
 @shared
 @pytest.mark.parametrize("path", sorted(FAMILY.glob("*.csv")), ids=lambda p: p.name)
 def test_shared_files_are_mailchimp_and_nobody_outbids(path):
-    got = bids(path)
-    assert got.get("mailchimp", 0) >= 0.9, got
-    assert max(got, key=lambda k: got[k]) == "mailchimp", got
+    assert_wins(path, "mailchimp", at_least=0.9)
 
 
 @pytest.mark.parametrize("path", sorted(DATA.glob("*.csv")), ids=lambda p: p.name)
 def test_synthetic_variants_are_mailchimp(path):
-    got = bids(path)
-    assert max(got, key=lambda k: got[k]) == "mailchimp", got
+    assert_wins(path, "mailchimp")
 
 
 @shared
@@ -171,19 +146,17 @@ def test_older_quoted_header_with_renamed_merge_fields(ws):
 @shared
 @needs_identity
 def test_import_end_to_end_and_reimport_adds_nothing(ws):
-    reports = ws.import_files([SUBSCRIBED, UNSUBSCRIBED, CLEANED, CAMPAIGNS])
-    assert all(r.status == "ok" and r.rejected == 0 for r in reports), reports
+    files = [SUBSCRIBED, UNSUBSCRIBED, CLEANED, CAMPAIGNS]
+    import_ok(ws, files)
     assert ws.count("audience") == 17
     assert ws.count("contents") == 4
-    emails = ws.con.execute("SELECT count(*) FROM identities WHERE kind = 'email'").fetchone()[0]
-    assert emails == 17
+    assert scalar(ws, "SELECT count(*) FROM identities WHERE kind = 'email'") == 17
     ada = ws.con.execute(
         "SELECT p.display_name FROM people p JOIN identities i USING (person_id) "
         "WHERE i.kind = 'email' AND i.value = 'ada.lindqvist@example.com'"
     ).fetchone()
     assert ada == ("Ada Lindqvist",)
-    again = ws.import_files([SUBSCRIBED, UNSUBSCRIBED, CLEANED, CAMPAIGNS])
-    assert sum(r.added for r in again) == 0
+    assert_reimport_adds_nothing(ws, files)
     assert ws.count("audience") == 17
 
 
@@ -213,11 +186,13 @@ def test_later_export_updates_who_unsubscribed(ws, tmp_path):
 @shared
 @needs_identity
 def test_bad_file_good_rows_land_and_rejects_are_listed(ws):
-    (r,) = ws.import_files([BAD])
-    assert r.status == "rejects" and r.added == 1 and r.rejected == 3
-    rej = ws.rejects()
-    assert list(rej["row"]) == [2, 3, 4]
-    assert list(rej["column"]) == ["Email Address", "Email Address", "MEMBER_RATING"]
+    import_with_rejects(
+        ws,
+        BAD,
+        added=1,
+        rows=[2, 3, 4],
+        columns=["Email Address", "Email Address", "MEMBER_RATING"],
+    )
 
 
 @shared

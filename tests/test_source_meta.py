@@ -8,41 +8,34 @@ from pathlib import Path
 
 import pytest
 
+from sources_helpers import (
+    SHARED,
+    TEST_DATA,
+    assert_reimport_adds_nothing,
+    assert_wins,
+    files,
+    import_ok,
+    needs_shared,
+    records,
+    rejected_cells,
+    scalar,
+    stage_file,
+)
 from truefans.errors import UnusableFile
-from truefans.ingest.registry import StageContext, load_sources
+from truefans.ingest.registry import load_sources
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "exports" / "meta"
-OWN = Path(__file__).parent / "data" / "meta"
-DYI = SHARED / "instagram_dyi" / "connections" / "followers_and_following"
-FB = SHARED / "Facebook_posts_Mar-01-2024_May-31-2024.csv"
-FB_BAD = SHARED / "Facebook_posts_bad.csv"
-IG = SHARED / "Instagram_posts_Apr-01-2024_May-31-2024.csv"
+FAMILY = SHARED / "meta"
+OWN = TEST_DATA / "meta"
+DYI = FAMILY / "instagram_dyi" / "connections" / "followers_and_following"
+FB = FAMILY / "Facebook_posts_Mar-01-2024_May-31-2024.csv"
+FB_BAD = FAMILY / "Facebook_posts_bad.csv"
+IG = FAMILY / "Instagram_posts_Apr-01-2024_May-31-2024.csv"
 
-needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason="shared export fixtures not present")
-
-
-def _files(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*") if p.is_file() and p.name != "SOURCE.md")
-
-
-def _best(path: Path):
-    head = path.read_bytes()[:65536]
-    found = []
-    for src in load_sources().values():
-        det = src.detect(path, head)
-        if det is not None:
-            found.append(det)
-    return sorted(found, key=lambda d: -d.confidence)
+shared = needs_shared("meta")
 
 
 def _stage(ws, path: Path, prefix: str = "t1"):
-    src = load_sources()["meta"]
-    return src.stage(StageContext(con=ws.con, path=path, prefix=prefix))
-
-
-def _rows(ws, staged, order: str = "__row") -> list[dict]:
-    df = ws.con.execute(f'SELECT * FROM "{staged.relation}" ORDER BY {order}').df()
-    return df.astype(object).where(df.notna(), None).to_dict("records")
+    return stage_file(ws, "meta", path, prefix=prefix)
 
 
 def _metric(ws, staged, content_id: str, metric: str) -> str:
@@ -57,20 +50,15 @@ def _metric(ws, staged, content_id: str, metric: str) -> str:
 # -- detection ----------------------------------------------------------------------------------
 
 
-@needs_shared
-@pytest.mark.parametrize("path", _files(SHARED) if SHARED.is_dir() else [], ids=lambda p: p.name)
+@shared
+@pytest.mark.parametrize("path", files(FAMILY), ids=lambda p: p.name)
 def test_every_shared_meta_file_is_detected_as_meta_and_nobody_outbids(path):
-    dets = _best(path)
-    assert dets, path
-    assert dets[0].source == "meta"
-    assert all(d.confidence < dets[0].confidence for d in dets[1:]), dets
+    assert_wins(path, "meta")
 
 
-@pytest.mark.parametrize("path", _files(OWN), ids=lambda p: str(p.relative_to(OWN)))
+@pytest.mark.parametrize("path", files(OWN), ids=lambda p: str(p.relative_to(OWN)))
 def test_every_synthetic_meta_variant_is_detected_as_meta(path):
-    dets = _best(path)
-    assert dets and dets[0].source == "meta", dets
-    assert all(d.confidence < dets[0].confidence for d in dets[1:]), dets
+    assert_wins(path, "meta")
 
 
 def test_detect_never_raises_and_ignores_unrelated_files(tmp_path):
@@ -87,11 +75,11 @@ def test_detect_never_raises_and_ignores_unrelated_files(tmp_path):
 # -- post exports ---------------------------------------------------------------------------------
 
 
-@needs_shared
+@shared
 def test_facebook_posts_become_contents_and_metrics(ws):
     contents, metrics = _stage(ws, FB)
     assert (contents.table, contents.rows, contents.local_times) == ("contents", 5, True)
-    first = _rows(ws, contents)[0]
+    first = records(ws, contents)[0]
     assert first == {
         "__row": 1,
         "content_id": "facebook:104512345678901_998000000000000",
@@ -104,7 +92,7 @@ def test_facebook_posts_become_contents_and_metrics(ws):
         "topics": None,
     }
     # the Title column wins over the description when it is filled
-    assert _rows(ws, contents)[1]["title"] == "Free workshop: local SEO"
+    assert records(ws, contents)[1]["title"] == "Free workshop: local SEO"
     assert metrics.table == "metrics" and metrics.rows == 43 and not metrics.rejects
     cid = "facebook:104512345678901_998000000000000"
     # "Views" (formerly Impressions) with a thousands separator
@@ -125,10 +113,10 @@ def test_facebook_posts_become_contents_and_metrics(ws):
     assert n == 0
 
 
-@needs_shared
+@shared
 def test_instagram_posts_keep_long_ids_as_text(ws):
     contents, metrics = _stage(ws, IG)
-    rows = _rows(ws, contents)
+    rows = records(ws, contents)
     assert [r["content_id"] for r in rows][:2] == [
         "instagram:18040000000000000",
         "instagram:18040000000000101",
@@ -143,10 +131,10 @@ def test_instagram_posts_keep_long_ids_as_text(ws):
     assert _metric(ws, metrics, "instagram:18040000000000101", "followers_gained") == "36"
 
 
-@needs_shared
+@shared
 def test_bad_facebook_rows_are_reported_not_hidden(ws):
     contents, metrics = _stage(ws, FB_BAD)
-    rows = _rows(ws, contents)
+    rows = records(ws, contents)
     assert contents.rows == 4
     assert rows[1]["content_id"] is None  # missing Post ID: the loader rejects it
     assert rows[2]["published_at"] == "13/45/2024 25:00"  # raw, so the reject shows it
@@ -168,7 +156,7 @@ def test_bad_facebook_rows_are_reported_not_hidden(ws):
 def test_legacy_insights_post_export_skips_the_description_row(ws):
     contents, metrics = _stage(ws, OWN / "Facebook_Insights_post_data_2022-04.csv")
     assert "descriptions" in contents.note
-    rows = _rows(ws, contents)
+    rows = records(ws, contents)
     assert [r["__row"] for r in rows] == [2, 3, 4]
     assert rows[0]["published_at"] == "2022-04-05T09:30:00"
     assert rows[1]["published_at"] == "2022-04-12T14:05:00"  # 02:05:00 PM
@@ -185,7 +173,7 @@ def test_legacy_insights_post_export_skips_the_description_row(ws):
 
 def test_older_instagram_export_with_impressions_and_plays(ws):
     contents, metrics = _stage(ws, OWN / "Instagram_posts_Nov-01-2023_Nov-30-2023.csv")
-    rows = _rows(ws, contents)
+    rows = records(ws, contents)
     assert rows[2]["text"] == "Café Müller opens on Friday ☕"
     assert rows[0]["topics"] == "branding,smallbusiness"
     cid = "instagram:17990000000000022"
@@ -211,7 +199,7 @@ def test_per_day_breakdown_is_dated_by_its_date_and_named_daily(ws):
     assert {
         m for (m,) in ws.con.execute(f'SELECT DISTINCT metric FROM "{metrics.relation}"').fetchall()
     } >= {"engagements_daily", "link_clicks_daily"}
-    assert {r["content_id"] for r in _rows(ws, contents)} == {cid}
+    assert {r["content_id"] for r in records(ws, contents)} == {cid}
 
 
 # -- page-level series -------------------------------------------------------------------------
@@ -244,14 +232,14 @@ def _metric_on(ws, staged, date: str, metric: str) -> str:
 
 def test_business_suite_series_in_utf16_with_its_title_line(ws):
     (follows,) = _stage(ws, OWN / "Follows.csv")
-    rows = _rows(ws, follows)
+    rows = records(ws, follows)
     assert [(r["channel_id"], r["date"], r["metric"], r["value"]) for r in rows] == [
         ("facebook", "2024-05-01", "followers_gained", "3"),
         ("facebook", "2024-05-02", "followers_gained", "0"),
         ("facebook", "2024-05-03", "followers_gained", "7"),
     ]
     (reach,) = _stage(ws, OWN / "Reach.csv", prefix="t2")
-    rows = _rows(ws, reach)
+    rows = records(ws, reach)
     assert [(r["channel_id"], r["metric"], r["value"]) for r in rows] == [
         ("instagram", "reach", "1204"),
         ("instagram", "reach", "1388"),
@@ -260,7 +248,7 @@ def test_business_suite_series_in_utf16_with_its_title_line(ws):
 
 def test_followers_series_is_a_running_total_only_when_it_looks_like_one(ws, tmp_path):
     (total,) = _stage(ws, OWN / "Followers.csv")
-    rows = _rows(ws, total)
+    rows = records(ws, total)
     assert [(r["channel_id"], r["metric"], r["value"]) for r in rows] == [
         ("instagram", "followers", "2301"),
         ("instagram", "followers", "2304"),
@@ -272,14 +260,14 @@ def test_followers_series_is_a_running_total_only_when_it_looks_like_one(ws, tmp
         '"2024-05-01T00:00:00","3"\n"2024-05-02T00:00:00","0"\n"2024-05-03T00:00:00","9"\n'
     )
     (gained,) = _stage(ws, daily, prefix="t2")
-    assert {r["metric"] for r in _rows(ws, gained)} == {"followers_gained"}
+    assert {r["metric"] for r in records(ws, gained)} == {"followers_gained"}
     assert "followers_gained" in gained.note
 
 
 # -- Instagram "Download your information" ----------------------------------------------------------
 
 
-@needs_shared
+@shared
 def test_followers_json_becomes_instagram_audience(ws):
     (aud,) = _stage(ws, DYI / "followers_1.json")
     assert (aud.table, aud.rows, aud.primary_identity, aud.local_times) == (
@@ -288,7 +276,7 @@ def test_followers_json_becomes_instagram_audience(ws):
         "handle",
         False,
     )
-    rows = _rows(ws, aud)
+    rows = records(ws, aud)
     assert rows[0] == {
         "__row": 1,
         "channel_id": "instagram",
@@ -299,7 +287,7 @@ def test_followers_json_becomes_instagram_audience(ws):
     assert rows[-1]["__handle"] == "user84736291"
 
 
-@needs_shared
+@shared
 @pytest.mark.parametrize("name", ["following.json", "close_friends.json"])
 def test_following_and_close_friends_are_not_an_audience(ws, name):
     (aud,) = _stage(ws, DYI / name)
@@ -309,10 +297,10 @@ def test_following_and_close_friends_are_not_an_audience(ws, name):
 
 def test_older_and_newer_json_layouts(ws):
     (old,) = _stage(ws, OWN / "dyi_2021" / "followers_and_following" / "followers.json")
-    assert [r["__handle"] for r in _rows(ws, old)] == ["adalindq", "carmen_ruiz", "keikotanaka"]
+    assert [r["__handle"] for r in records(ws, old)] == ["adalindq", "carmen_ruiz", "keikotanaka"]
     new_file = OWN / "dyi_2025" / "connections" / "followers_and_following" / "followers_1.json"
     (new,) = _stage(ws, new_file, prefix="t2")
-    rows = _rows(ws, new)
+    rows = records(ws, new)
     # the handle is in "title"; when empty it comes from the profile link; mojibake repaired
     assert [r["__handle"] for r in rows] == [
         "noahfischer",
@@ -322,7 +310,7 @@ def test_older_and_newer_json_layouts(ws):
     ]
     assert "\\u00c3" in new_file.read_text()
     (conn,) = _stage(ws, OWN / "dyi_2019" / "connections.json", prefix="t3")
-    rows = _rows(ws, conn)
+    rows = records(ws, conn)
     assert [(r["__handle"], r["followed_at"]) for r in rows] == [
         ("adalindq", "2019-03-14T09:12:45+00:00"),
         ("okaforplumbing", "2019-07-02T18:40:00+00:00"),
@@ -336,14 +324,12 @@ def test_html_download_is_refused_with_advice(ws):
 
 
 def test_table_option_keeps_only_that_table(ws):
-    src = load_sources()["meta"]
-    staged = src.stage(
-        StageContext(
-            con=ws.con,
-            path=OWN / "Instagram_posts_Nov-01-2023_Nov-30-2023.csv",
-            table="contents",
-            prefix="t9",
-        )
+    staged = stage_file(
+        ws,
+        "meta",
+        OWN / "Instagram_posts_Nov-01-2023_Nov-30-2023.csv",
+        prefix="t9",
+        table="contents",
     )
     assert [s.table for s in staged] == ["contents"]
 
@@ -351,32 +337,29 @@ def test_table_option_keeps_only_that_table(ws):
 # -- end to end ---------------------------------------------------------------------------------
 
 
-@needs_shared
+@shared
 def test_import_all_meta_files_end_to_end(ws, tmp_path):
     folder = tmp_path / "meta"
-    shutil.copytree(SHARED, folder)
+    shutil.copytree(FAMILY, folder)
     good = [
         folder / FB.name,
         folder / IG.name,
         folder / "instagram_dyi/connections/followers_and_following/followers_1.json",
         folder / "instagram_dyi/connections/followers_and_following/following.json",
     ]
-    reports = ws.import_files(good)
-    assert all(r.status == "ok" and r.rejected == 0 for r in reports), reports
+    import_ok(ws, good)
     assert ws.count("contents") == 10
     assert ws.count("metrics") == 78
     assert ws.count("audience") == 18
-    handles = ws.con.execute(
-        "SELECT count(*) FROM identities WHERE kind = 'handle' AND platform = 'instagram'"
-    ).fetchone()[0]
+    handles = scalar(
+        ws, "SELECT count(*) FROM identities WHERE kind = 'handle' AND platform = 'instagram'"
+    )
     assert handles == 18
-    # re-import adds nothing
-    again = ws.import_files(good)
-    assert all(r.added == 0 for r in again), again
+    assert_reimport_adds_nothing(ws, good)
     assert (ws.count("contents"), ws.count("metrics"), ws.count("audience")) == (10, 78, 18)
 
 
-@needs_shared
+@shared
 def test_bad_file_good_rows_land_and_bad_rows_are_rejected(ws, tmp_path):
     bad = tmp_path / FB_BAD.name
     shutil.copy(FB_BAD, bad)
@@ -394,12 +377,12 @@ def test_bad_file_good_rows_land_and_bad_rows_are_rejected(ws, tmp_path):
     ]
     assert "13/45/2024 25:00" in got[1][2]
     # row 4's other numbers still land
-    n = ws.con.execute(
-        "SELECT count(*) FROM metrics WHERE content_id = 'facebook:104512345678901_998000000002674'"
-    ).fetchone()[0]
+    n = scalar(
+        ws,
+        "SELECT count(*) FROM metrics WHERE content_id = 'facebook:104512345678901_998000000002674'",
+    )
     assert n == 6
-    again = ws.import_files([bad])
-    assert all(r.added == 0 for r in again)
+    assert_reimport_adds_nothing(ws, [bad])
 
 
 def test_local_publish_times_follow_the_time_zone(ws, tmp_path):
@@ -417,9 +400,5 @@ def test_synthetic_bad_followers_file(ws, tmp_path):
     shutil.copy(src, path)
     (report,) = ws.import_files([path])
     assert (report.added, report.rejected) == (1, 2)
-    rej = ws.rejects()
-    assert sorted(zip(rej["row"], rej["column"], strict=True)) == [
-        (2, "identity_id"),
-        (3, "followed_at"),
-    ]
+    assert rejected_cells(ws, distinct=False) == [(2, "identity_id"), (3, "followed_at")]
     assert json.loads(path.read_text())[2]["string_list_data"][0]["timestamp"] == "yesterday"

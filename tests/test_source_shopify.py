@@ -6,66 +6,47 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from truefans.ingest.common import read_head
-from truefans.ingest.registry import StageContext, load_sources
+from sources_helpers import (
+    SHARED,
+    TEST_DATA,
+    assert_never_taken,
+    assert_wins,
+    by_id,
+    edited_copy,
+    files,
+    import_with_rejects,
+    needs_shared,
+    scalar,
+    stage_tables,
+)
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "exports"
 FAMILY = SHARED / "shopify"
-DATA = Path(__file__).parent / "data" / "shopify"
+DATA = TEST_DATA / "shopify"
 ORDERS = FAMILY / "orders_export_1.csv"
 BAD = FAMILY / "orders_export_bad.csv"
 CUSTOMERS = FAMILY / "customers_export.csv"
-shared = pytest.mark.skipif(not FAMILY.exists(), reason="shared export fixtures not present")
-
-
-def bids(path: Path) -> dict[str, float]:
-    head = read_head(path)
-    out = {}
-    for src in load_sources().values():
-        det = src.detect(path, head)
-        if det is not None:
-            out[det.source] = det.confidence
-    return out
+shared = needs_shared("shopify")
 
 
 def stage(ws, path: Path, **kw) -> tuple[pd.DataFrame, list, str]:
-    src = load_sources()["shopify"]
-    (st,) = src.stage(StageContext(con=ws.con, path=path, prefix="t1", **kw))
-    order = "__row, outcome_id" if st.table == "outcomes" else "__row"
-    df = ws.con.execute(f'SELECT * FROM "{st.relation}" ORDER BY {order}').df()
-    assert len(df) + len(st.rejects) == st.rows
-    ws.con.execute(f'DROP TABLE "{st.relation}"')
-    leftovers = ws.con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE table_name LIKE 't1%'"
-    ).fetchall()
-    assert leftovers == []
-    return df, st.rejects, st.note
-
-
-def by_id(df: pd.DataFrame) -> dict[str, dict]:
-    return {r["outcome_id"]: r for r in df.to_dict("records")}
+    (t,) = stage_tables(ws, "shopify", path, order={"outcomes": "__row, outcome_id"}, **kw)
+    return t.rows, t.rejects, t.note
 
 
 @shared
 @pytest.mark.parametrize("path", sorted(FAMILY.glob("*.csv")), ids=lambda p: p.name)
 def test_shared_files_are_shopify_and_nobody_outbids(path):
-    got = bids(path)
-    assert max(got, key=lambda k: got[k]) == "shopify"
-    assert got["shopify"] >= 0.9
+    assert_wins(path, "shopify", at_least=0.9)
 
 
 @pytest.mark.parametrize("path", sorted(DATA.glob("*.csv")), ids=lambda p: p.name)
 def test_variant_files_are_shopify(path):
-    got = bids(path)
-    assert max(got, key=lambda k: got[k]) == "shopify"
+    assert_wins(path, "shopify")
 
 
 @shared
 def test_shopify_does_not_take_other_families_files():
-    src = load_sources()["shopify"]
-    for p in SHARED.rglob("*"):
-        if p.is_file() and p.parent.name != "shopify" and p.suffix != ".md":
-            assert src.detect(p, read_head(p)) is None, p
+    assert_never_taken("shopify", files(SHARED, but="shopify"))
 
 
 @shared
@@ -197,15 +178,13 @@ def test_import_end_to_end(ws):
     assert reports[1].added == 8
     # 6 buyers in the orders, Noah (pending order) only in the customers file
     assert ws.count("people") == 7
-    total = ws.con.execute(
-        "SELECT sum(value) FROM outcomes WHERE type = 'order' AND currency = 'USD'"
-    ).fetchone()[0]
+    total = scalar(ws, "SELECT sum(value) FROM outcomes WHERE type = 'order' AND currency = 'USD'")
     assert total == Decimal("549.81")
     ts = ws.con.execute("SELECT ts FROM outcomes WHERE outcome_id = 'shopify:#1001'").fetchone()
     assert ts[0].isoformat() == "2024-02-28T19:44:03"  # the offset wins over --tz
-    ben = ws.con.execute(
-        "SELECT count(DISTINCT person_id) FROM outcomes WHERE order_ref IN ('#1001', '#1007')"
-    ).fetchone()[0]
+    ben = scalar(
+        ws, "SELECT count(DISTINCT person_id) FROM outcomes WHERE order_ref IN ('#1001', '#1007')"
+    )
     assert ben == 1
     again = ws.import_files([ORDERS, CUSTOMERS])
     assert all(r.added == 0 for r in again)
@@ -213,11 +192,14 @@ def test_import_end_to_end(ws):
 
 @shared
 def test_import_bad_file(ws):
-    (report,) = ws.import_files([BAD])
-    assert (report.status, report.added, report.rejected) == ("rejects", 1, 3)
-    rej = ws.rejects().sort_values("row")
-    assert list(rej["row"]) == [2, 3, 4]
-    assert list(rej["column"]) == ["ts", "value", "outcome_id, value"]
+    import_with_rejects(
+        ws,
+        BAD,
+        added=1,
+        rows=[2, 3, 4],
+        columns=["ts", "value", "outcome_id, value"],
+        in_file_order=False,
+    )
     assert ws.count("outcomes") == 1
 
 
@@ -225,11 +207,11 @@ def test_import_bad_file(ws):
 def test_overlapping_later_export(ws, tmp_path):
     ws.import_files([ORDERS])
     # later: #1006 was paid
-    later = ORDERS.read_text(encoding="utf-8").replace(
-        "#1006,noah.fischer@example.com,pending,", "#1006,noah.fischer@example.com,paid,"
+    f = edited_copy(
+        ORDERS,
+        tmp_path / "orders_export_2.csv",
+        [("#1006,noah.fischer@example.com,pending,", "#1006,noah.fischer@example.com,paid,")],
     )
-    f = tmp_path / "orders_export_2.csv"
-    f.write_text(later, encoding="utf-8")
     (report,) = ws.import_files([f])
     assert (report.added, report.updated, report.skipped) == (1, 0, 8)
     assert ws.count("outcomes") == 9
@@ -238,12 +220,14 @@ def test_overlapping_later_export(ws, tmp_path):
 @shared
 def test_a_refund_in_a_later_export_is_added_to_its_order(ws, tmp_path):
     ws.import_files([ORDERS])
-    later = ORDERS.read_text(encoding="utf-8").replace(
-        "#1007,ben.okafor@example.com,paid,", "#1007,ben.okafor@example.com,refunded,"
+    f = edited_copy(
+        ORDERS,
+        tmp_path / "orders_export_3.csv",
+        [
+            ("#1007,ben.okafor@example.com,paid,", "#1007,ben.okafor@example.com,refunded,"),
+            ("c30000001007.1,0.00,Harbor & Pine", "c30000001007.1,32.45,Harbor & Pine"),
+        ],
     )
-    later = later.replace("c30000001007.1,0.00,Harbor & Pine", "c30000001007.1,32.45,Harbor & Pine")
-    f = tmp_path / "orders_export_3.csv"
-    f.write_text(later, encoding="utf-8")
     (report,) = ws.import_files([f])
     assert (report.added, report.updated) == (1, 0)
     got = ws.con.execute(

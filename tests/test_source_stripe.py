@@ -6,81 +6,57 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from truefans.ingest.common import read_head
-from truefans.ingest.registry import StageContext, load_sources
+from sources_helpers import (
+    SHARED,
+    TEST_DATA,
+    assert_junk_ignored,
+    assert_never_taken,
+    assert_wins,
+    by_id,
+    edited_copy,
+    files,
+    import_with_rejects,
+    needs_shared,
+    scalar,
+    stage_file,
+    stage_tables,
+)
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "exports"
 FAMILY = SHARED / "stripe"
-DATA = Path(__file__).parent / "data" / "stripe"
+DATA = TEST_DATA / "stripe"
 PAYMENTS = FAMILY / "unified_payments.csv"
 BAD = FAMILY / "unified_payments_bad.csv"
 CUSTOMERS = FAMILY / "customers.csv"
-shared = pytest.mark.skipif(not FAMILY.exists(), reason="shared export fixtures not present")
-
-
-def bids(path: Path) -> dict[str, float]:
-    head = read_head(path)
-    out = {}
-    for src in load_sources().values():
-        det = src.detect(path, head)
-        if det is not None:
-            out[det.source] = det.confidence
-    return out
+shared = needs_shared("stripe")
 
 
 def stage(ws, path: Path, **kw) -> tuple[pd.DataFrame, list, str]:
-    src = load_sources()["stripe"]
-    (st,) = src.stage(StageContext(con=ws.con, path=path, prefix="t1", **kw))
-    df = (
-        ws.con.execute(f'SELECT * FROM "{st.relation}" ORDER BY __row, outcome_id').df()
-        if (st.table == "outcomes")
-        else ws.con.execute(f'SELECT * FROM "{st.relation}" ORDER BY __row').df()
+    # Stripe writes UTC
+    (t,) = stage_tables(
+        ws, "stripe", path, order={"outcomes": "__row, outcome_id"}, local_times=False, **kw
     )
-    assert len(df) + len(st.rejects) == st.rows
-    assert st.local_times is False  # Stripe writes UTC
-    ws.con.execute(f'DROP TABLE "{st.relation}"')
-    leftovers = [
-        r[0]
-        for r in ws.con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE table_name LIKE 't1%'"
-        ).fetchall()
-    ]
-    assert leftovers == []
-    return df, st.rejects, st.note
-
-
-def by_id(df: pd.DataFrame) -> dict[str, dict]:
-    return {r["outcome_id"]: r for r in df.to_dict("records")}
+    return t.rows, t.rejects, t.note
 
 
 @shared
 @pytest.mark.parametrize("path", sorted(FAMILY.glob("*.csv")), ids=lambda p: p.name)
 def test_shared_files_are_stripe_and_nobody_outbids(path):
-    got = bids(path)
-    assert max(got, key=lambda k: got[k]) == "stripe"
-    assert got["stripe"] >= 0.9
+    assert_wins(path, "stripe", at_least=0.9)
 
 
 @pytest.mark.parametrize("path", sorted(DATA.glob("*.csv")), ids=lambda p: p.name)
 def test_variant_files_are_stripe(path):
-    got = bids(path)
-    assert max(got, key=lambda k: got[k]) == "stripe"
+    assert_wins(path, "stripe")
 
 
 @shared
 def test_stripe_does_not_take_other_families_files():
-    src = load_sources()["stripe"]
-    for p in SHARED.rglob("*"):
-        if p.is_file() and p.parent.name != "stripe" and p.suffix != ".md":
-            assert src.detect(p, read_head(p)) is None, p
+    assert_never_taken("stripe", files(SHARED, but="stripe"))
 
 
 def test_detect_never_raises_on_junk(tmp_path):
-    src = load_sources()["stripe"]
-    for name, data in [("a.csv", b""), ("b.csv", b"\xff\xfe\x00garbage"), ("c.xlsx", b"PK")]:
-        p = tmp_path / name
-        p.write_bytes(data)
-        assert src.detect(p, data) is None
+    junk = [("a.csv", b""), ("b.csv", b"\xff\xfe\x00garbage"), ("c.xlsx", b"PK")]
+    assert_junk_ignored("stripe", tmp_path, junk)
 
 
 @shared
@@ -226,16 +202,10 @@ def test_import_end_to_end(ws):
         "WHERE type = 'order' AND currency = 'USD'"
     ).fetchone()
     assert orders == (10, Decimal("12640.0000"), 8)
-    ts = ws.con.execute(
-        "SELECT ts FROM outcomes WHERE outcome_id = 'stripe:py_3P00aBcDeFgHiJkLmN00'"
-    ).fetchone()[0]
+    ts = scalar(ws, "SELECT ts FROM outcomes WHERE outcome_id = 'stripe:py_3P00aBcDeFgHiJkLmN00'")
     assert ts.isoformat() == "2024-02-20T15:02:11"  # UTC, whatever the workspace zone
-    assert (
-        ws.con.execute("SELECT first_seen FROM people WHERE display_name = 'Ada Lindqvist'")
-        .fetchone()[0]
-        .isoformat()
-        == "2024-03-02T08:05:00"
-    )
+    first_seen = scalar(ws, "SELECT first_seen FROM people WHERE display_name = 'Ada Lindqvist'")
+    assert first_seen.isoformat() == "2024-03-02T08:05:00"
     again = ws.import_files([PAYMENTS, CUSTOMERS])
     assert all(r.added == 0 for r in again)
     assert ws.count("outcomes") == 24
@@ -244,19 +214,15 @@ def test_import_end_to_end(ws):
 @shared
 def test_import_with_a_time_zone_keeps_utc(ws):
     ws.import_files([PAYMENTS], tz="America/New_York")
-    ts = ws.con.execute(
-        "SELECT ts FROM outcomes WHERE outcome_id = 'stripe:py_3P00aBcDeFgHiJkLmN00'"
-    ).fetchone()[0]
+    ts = scalar(ws, "SELECT ts FROM outcomes WHERE outcome_id = 'stripe:py_3P00aBcDeFgHiJkLmN00'")
     assert ts.isoformat() == "2024-02-20T15:02:11"
 
 
 @shared
 def test_import_bad_file(ws):
-    (report,) = ws.import_files([BAD])
-    assert report.status == "rejects" and report.rejected == 3 and report.added == 2
-    rej = ws.rejects().sort_values("row")
-    assert list(rej["row"]) == [2, 3, 4]
-    assert list(rej["column"]) == ["ts", "value", "currency"]
+    rej = import_with_rejects(
+        ws, BAD, added=2, rows=[2, 3, 4], columns=["ts", "value", "currency"], in_file_order=False
+    )
     assert all(isinstance(r, str) and r for r in rej["reason"])
     assert ws.count("outcomes") == 2
 
@@ -264,43 +230,51 @@ def test_import_bad_file(ws):
 @shared
 def test_overlapping_later_export_updates_and_adds_nothing_twice(ws, tmp_path):
     ws.import_files([PAYMENTS])
-    text = PAYMENTS.read_text(encoding="utf-8")
     # later: Keiko's partial refund grew from 100 to 150; one new payment
-    later = text.replace(
-        "py_3P11aBcDeFgHiJkLmN011,2024-06-10 14:05:44,297.00,100.00",
-        "py_3P11aBcDeFgHiJkLmN011,2024-06-10 14:05:44,297.00,150.00",
+    f = edited_copy(
+        PAYMENTS,
+        tmp_path / "unified_payments (1).csv",
+        [
+            (
+                "py_3P11aBcDeFgHiJkLmN011,2024-06-10 14:05:44,297.00,100.00",
+                "py_3P11aBcDeFgHiJkLmN011,2024-06-10 14:05:44,297.00,150.00",
+            )
+        ],
+        append=(
+            "py_3P12aBcDeFgHiJkLmN012,2024-06-20 10:00:00,49.00,0.00,usd,true,49.00,0.00,usd,,"
+            "Local SEO template pack,1.72,false,,Live,pi_3P12,card,,HARBORPINE,Paid,"
+            "Payment complete.,0.00,card_1P12xYz,cus_Q01AbCdEfGh,Ben Okafor,ben.okafor@example.com,"
+            ",,newsletter,HP-1012\n"
+        ),
     )
-    later += (
-        "py_3P12aBcDeFgHiJkLmN012,2024-06-20 10:00:00,49.00,0.00,usd,true,49.00,0.00,usd,,"
-        "Local SEO template pack,1.72,false,,Live,pi_3P12,card,,HARBORPINE,Paid,"
-        "Payment complete.,0.00,card_1P12xYz,cus_Q01AbCdEfGh,Ben Okafor,ben.okafor@example.com,"
-        ",,newsletter,HP-1012\n"
-    )
-    f = tmp_path / "unified_payments (1).csv"
-    f.write_text(later, encoding="utf-8")
     (report,) = ws.import_files([f])
     assert (report.added, report.updated, report.rejected) == (2, 1, 0)
     assert ws.count("outcomes") == 26
-    refund = ws.con.execute(
-        "SELECT value FROM outcomes WHERE outcome_id = 'stripe:py_3P11aBcDeFgHiJkLmN011:refund'"
-    ).fetchone()[0]
+    refund = scalar(
+        ws, "SELECT value FROM outcomes WHERE outcome_id = 'stripe:py_3P11aBcDeFgHiJkLmN011:refund'"
+    )
     assert refund == Decimal("150")
     # Ben's new payment joins the person of his first one
-    people = ws.con.execute(
-        "SELECT count(DISTINCT person_id) FROM outcomes WHERE order_ref IN ('HP-1001', 'HP-1012')"
-    ).fetchone()[0]
+    people = scalar(
+        ws,
+        "SELECT count(DISTINCT person_id) FROM outcomes WHERE order_ref IN ('HP-1001', 'HP-1012')",
+    )
     assert people == 1
 
 
 @shared
 def test_a_refund_appearing_later_for_a_known_payment_is_added(ws, tmp_path):
     ws.import_files([PAYMENTS])
-    later = PAYMENTS.read_text(encoding="utf-8").replace(
-        "py_3P04aBcDeFgHiJkLmN04,2024-03-02 08:05:00,2400.00,0.00",
-        "py_3P04aBcDeFgHiJkLmN04,2024-03-02 08:05:00,2400.00,400.00",
+    f = edited_copy(
+        PAYMENTS,
+        tmp_path / "unified_payments (2).csv",
+        [
+            (
+                "py_3P04aBcDeFgHiJkLmN04,2024-03-02 08:05:00,2400.00,0.00",
+                "py_3P04aBcDeFgHiJkLmN04,2024-03-02 08:05:00,2400.00,400.00",
+            )
+        ],
     )
-    f = tmp_path / "unified_payments (2).csv"
-    f.write_text(later, encoding="utf-8")
     ws.import_files([f])
     got = ws.con.execute(
         "SELECT value FROM outcomes WHERE outcome_id = 'stripe:py_3P04aBcDeFgHiJkLmN04:refund'"
@@ -317,7 +291,7 @@ def test_export_in_another_time_zone_is_converted_to_utc(ws, tmp_path):
         "zed@example.com\n",
         encoding="utf-8",
     )
-    assert max((b := bids(p)), key=lambda k: b[k]) == "stripe"
+    assert_wins(p, "stripe")
     df, rejects, _ = stage(ws, p)
     assert rejects == []
     rows = by_id(df)
@@ -332,8 +306,8 @@ def test_export_in_a_zone_truefans_cannot_name_is_left_local(ws, tmp_path):
         "cus_Z1,zed@example.com,Zed Example,2024-07-01 09:00,false\n",
         encoding="utf-8",
     )
-    (st,) = load_sources()["stripe"].stage(StageContext(con=ws.con, path=p, prefix="t1"))
+    (st,) = stage_file(ws, "stripe", p)
     assert st.local_times  # the loader applies --tz / the workspace zone
-    got = ws.con.execute(f'SELECT first_seen FROM "{st.relation}"').fetchone()[0]
+    got = scalar(ws, f'SELECT first_seen FROM "{st.relation}"')
     assert got == "2024-07-01T09:00:00"
     ws.con.execute(f'DROP TABLE "{st.relation}"')

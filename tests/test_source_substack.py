@@ -7,10 +7,23 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from truefans.ingest.common import read_head
-from truefans.ingest.registry import StageContext, load_sources
+from sources_helpers import (
+    SHARED,
+    TEST_DATA,
+    assert_never_taken,
+    assert_reimport_adds_nothing,
+    assert_wins,
+    bids,
+    files,
+    import_ok,
+    import_with_rejects,
+    needs_identity,
+    needs_shared,
+    scalar,
+    stage_frames,
+)
 
-DATA = Path(__file__).parent / "data" / "substack"
+DATA = TEST_DATA / "substack"
 EMAIL_LIST = DATA / "email_list.harborpine.csv"
 OLD = DATA / "email_list_2023_bom_crlf.csv"
 BAD = DATA / "email_list_bad.csv"
@@ -18,62 +31,26 @@ DASHBOARD = DATA / "subscribers_dashboard_export.csv"
 POSTS = DATA / "posts.csv"
 OPENS = DATA / "posts" / "101.local-seo-checklist.opens.csv"
 DELIVERS = DATA / "posts" / "101.local-seo-checklist.delivers.csv"
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "exports"
-
-
-def _identity_ready() -> bool:
-    try:
-        from truefans.ingest import identity
-    except ImportError:
-        return False
-    return hasattr(identity, "resolve_hints")
-
-
-needs_identity = pytest.mark.skipif(not _identity_ready(), reason="identity resolution not there")
-
-
-def bids(path: Path) -> dict[str, float]:
-    head = read_head(path)
-    out = {}
-    for src in load_sources().values():
-        det = src.detect(path, head)
-        if det is not None:
-            out[det.source] = det.confidence
-    return out
 
 
 def stage(ws, path: Path) -> dict[str, object]:
-    src = load_sources()["substack"]
-    out: dict[str, object] = {}
-    for st in src.stage(StageContext(con=ws.con, path=path, prefix="t1")):
-        df = ws.con.execute(f'SELECT * FROM "{st.relation}" ORDER BY __row').df()
-        assert len(df) + len(st.rejects) == st.rows
-        assert df["__row"].is_unique
-        out[st.table] = df
-        out[st.table + "_rejects"] = st.rejects
-        out[st.table + "_staged"] = st
-        ws.con.execute(f'DROP TABLE "{st.relation}"')
-    return out
+    return stage_frames(ws, "substack", path, unique_rows=True)
 
 
 @pytest.mark.parametrize(
     "path", [EMAIL_LIST, OLD, BAD, DASHBOARD, POSTS, OPENS], ids=lambda p: p.name
 )
 def test_exports_are_substack_and_nobody_outbids(path):
-    got = bids(path)
-    assert got.get("substack", 0) >= 0.9, got
-    assert max(got, key=lambda k: got[k]) == "substack", got
+    assert_wins(path, "substack", at_least=0.9)
 
 
 def test_deliveries_are_not_taken():
     assert "substack" not in bids(DELIVERS)
 
 
+@needs_shared()
 def test_no_shared_export_is_taken_for_substack():
-    if not SHARED.exists():
-        pytest.skip("shared export fixtures not present")
-    for path in SHARED.rglob("*.csv"):
-        assert "substack" not in bids(path), path
+    assert_never_taken("substack", files(SHARED, "*.csv"))
 
 
 def test_settings_export_stages_the_newsletter_audience(ws):
@@ -165,22 +142,19 @@ def test_opens_are_touchpoints(ws):
 
 @needs_identity
 def test_import_end_to_end_and_reimport_adds_nothing(ws):
-    files = [EMAIL_LIST, OLD, POSTS, OPENS]
-    reports = ws.import_files(files)
-    assert all(r.status == "ok" and r.rejected == 0 for r in reports), reports
+    exports = [EMAIL_LIST, OLD, POSTS, OPENS]
+    import_ok(ws, exports)
     assert ws.count("audience") == 9
     assert ws.count("touchpoints") == 3
-    linked = ws.con.execute(
-        "SELECT count(*) FROM touchpoints WHERE content_id = 'substack:post:101'"
-    ).fetchone()[0]
+    linked = scalar(ws, "SELECT count(*) FROM touchpoints WHERE content_id = 'substack:post:101'")
     assert linked == 3
-    ada_opens = ws.con.execute(
+    ada_opens = scalar(
+        ws,
         "SELECT count(*) FROM touchpoints t JOIN identities i USING (person_id) "
-        "WHERE i.kind = 'email' AND i.value = 'ada.lindqvist@example.com'"
-    ).fetchone()[0]
+        "WHERE i.kind = 'email' AND i.value = 'ada.lindqvist@example.com'",
+    )
     assert ada_opens == 2
-    again = ws.import_files(files)
-    assert sum(r.added for r in again) == 0
+    assert_reimport_adds_nothing(ws, exports)
 
 
 @needs_identity
@@ -193,11 +167,7 @@ def test_dashboard_outcomes_need_a_currency(ws):
 
 @needs_identity
 def test_bad_file_good_rows_land_and_rejects_are_listed(ws):
-    (r,) = ws.import_files([BAD])
-    assert r.status == "rejects" and r.added == 1 and r.rejected == 3
-    rej = ws.rejects()
-    assert list(rej["row"]) == [2, 3, 4]
-    assert list(rej["column"]) == ["email", "email", "followed_at"]
+    import_with_rejects(ws, BAD, added=1, rows=[2, 3, 4], columns=["email", "email", "followed_at"])
 
 
 @needs_identity

@@ -7,32 +7,34 @@ from pathlib import Path
 
 import pytest
 
+from sources_helpers import (
+    SHARED,
+    TEST_DATA,
+    assert_reimport_adds_nothing,
+    assert_wins,
+    files,
+    import_ok,
+    needs_shared,
+    records,
+    rejected_cells,
+    scalar,
+    stage_file,
+)
 from truefans.errors import UnusableFile
-from truefans.ingest.registry import StageContext, load_sources
+from truefans.ingest.registry import load_sources
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "exports" / "youtube"
-OWN = Path(__file__).parent / "data" / "youtube"
+FAMILY = SHARED / "youtube"
+OWN = TEST_DATA / "youtube"
 
-needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason="shared export fixtures not present")
-
-
-def _files(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*") if p.is_file() and p.name != "SOURCE.md")
-
-
-def _detections(path: Path):
-    head = path.read_bytes()[:65536]
-    found = [d for s in load_sources().values() if (d := s.detect(path, head)) is not None]
-    return sorted(found, key=lambda d: -d.confidence)
+shared = needs_shared("youtube")
 
 
 def _stage(ws, path: Path, prefix: str = "t1"):
-    return load_sources()["youtube"].stage(StageContext(con=ws.con, path=path, prefix=prefix))
+    return stage_file(ws, "youtube", path, prefix=prefix)
 
 
 def _rows(ws, staged) -> list[dict]:
-    df = ws.con.execute(f'SELECT * FROM "{staged.relation}" ORDER BY __row, 2').df()
-    return df.astype(object).where(df.notna(), None).to_dict("records")
+    return records(ws, staged, "__row, 2")
 
 
 def _metrics(ws, staged) -> dict[tuple[str | None, str, str], str]:
@@ -42,19 +44,15 @@ def _metrics(ws, staged) -> dict[tuple[str | None, str, str], str]:
     return {(c, d, m): v for c, d, m, v in rows}
 
 
-@needs_shared
-@pytest.mark.parametrize("path", _files(SHARED) if SHARED.is_dir() else [], ids=lambda p: p.name)
+@shared
+@pytest.mark.parametrize("path", files(FAMILY), ids=lambda p: p.name)
 def test_every_shared_youtube_file_is_detected_and_nobody_outbids(path):
-    dets = _detections(path)
-    assert dets and dets[0].source == "youtube", dets
-    assert all(d.confidence < dets[0].confidence for d in dets[1:]), dets
+    assert_wins(path, "youtube")
 
 
-@pytest.mark.parametrize("path", _files(OWN), ids=lambda p: str(p.relative_to(OWN)))
+@pytest.mark.parametrize("path", files(OWN), ids=lambda p: str(p.relative_to(OWN)))
 def test_every_synthetic_youtube_variant_is_detected(path):
-    dets = _detections(path)
-    assert dets and dets[0].source == "youtube", dets
-    assert all(d.confidence < dets[0].confidence for d in dets[1:]), dets
+    assert_wins(path, "youtube")
 
 
 def test_detect_ignores_plain_date_views_files_with_other_names(tmp_path):
@@ -65,9 +63,9 @@ def test_detect_ignores_plain_date_views_files_with_other_names(tmp_path):
     assert src.detect(tmp_path / "nothing.csv", b"\x00\x01") is None
 
 
-@needs_shared
+@shared
 def test_table_data_skips_total_and_gives_videos_and_metrics(ws):
-    contents, metrics = _stage(ws, SHARED / "Table data.csv")
+    contents, metrics = _stage(ws, FAMILY / "Table data.csv")
     assert "Total row" in contents.note
     rows = _rows(ws, contents)
     assert contents.rows == 4 and [r["__row"] for r in rows] == [2, 3, 4, 5]
@@ -95,9 +93,9 @@ def test_table_data_skips_total_and_gives_videos_and_metrics(ws):
     assert not [k for k in got if k[0] is None]
 
 
-@needs_shared
+@shared
 def test_chart_data_gives_per_video_daily_series(ws):
-    contents, metrics = _stage(ws, SHARED / "Chart data.csv")
+    contents, metrics = _stage(ws, FAMILY / "Chart data.csv")
     assert contents.rows == 3  # one per video, not one per day
     got = _metrics(ws, metrics)
     assert metrics.rows == 30
@@ -105,17 +103,17 @@ def test_chart_data_gives_per_video_daily_series(ws):
     assert got[("youtube:Zx9YwVuTs03", "2024-05-10", "views_daily")] == "0"
 
 
-@needs_shared
+@shared
 def test_totals_are_channel_metrics_per_day(ws):
-    (metrics,) = _stage(ws, SHARED / "Totals.csv")
+    (metrics,) = _stage(ws, FAMILY / "Totals.csv")
     got = _metrics(ws, metrics)
     assert len(got) == 10
     assert got[(None, "2024-05-03", "views")] == "137"
 
 
-@needs_shared
+@shared
 def test_bad_table_rows(ws):
-    contents, metrics = _stage(ws, SHARED / "Table data_bad.csv")
+    contents, metrics = _stage(ws, FAMILY / "Table data_bad.csv")
     rows = {r["__row"]: r for r in _rows(ws, contents)}
     assert rows[3]["content_id"] is None
     assert rows[4]["published_at"] == "Feb 30, 2024"
@@ -169,41 +167,32 @@ def test_report_by_traffic_source_is_refused_with_advice(ws):
         _stage(ws, OWN / "traffic_source" / "Table data.csv")
 
 
-@needs_shared
+@shared
 def test_import_end_to_end(ws, tmp_path):
     folder = tmp_path / "youtube"
-    shutil.copytree(SHARED, folder)
+    shutil.copytree(FAMILY, folder)
     good = [folder / "Table data.csv", folder / "Chart data.csv", folder / "Totals.csv"]
-    reports = ws.import_files(good)
-    assert all(r.status == "ok" and r.rejected == 0 for r in reports), reports
+    reports = import_ok(ws, good)
     assert ws.count("contents") == 4
     assert ws.count("metrics") == 24 + 30 + 10
     # the table's totals and the chart's days never overwrite each other
     assert all(r.updated == 0 for r in reports)
-    again = ws.import_files(good)
-    assert all(r.added == 0 for r in again)
+    assert_reimport_adds_nothing(ws, good)
     assert ws.count("metrics") == 64
 
 
-@needs_shared
+@shared
 def test_bad_file_end_to_end(ws, tmp_path):
     bad = tmp_path / "Table data_bad.csv"
-    shutil.copy(SHARED / "Table data_bad.csv", bad)
+    shutil.copy(FAMILY / "Table data_bad.csv", bad)
     reports = ws.import_files([bad])
     by_table = {r.table: r for r in reports}
     assert (by_table["contents"].added, by_table["contents"].rejected) == (2, 2)
     assert by_table["metrics"].rejected == 1
-    rej = ws.rejects()
-    assert sorted(zip(rej["row"], rej["column"], strict=True)) == [
+    assert rejected_cells(ws, distinct=False) == [
         (3, "content_id"),
         (4, "published_at"),
         (5, "value"),
     ]
-    assert (
-        ws.con.execute(
-            "SELECT count(*) FROM metrics WHERE content_id = 'youtube:NaNvIeWs002'"
-        ).fetchone()[0]
-        == 5
-    )
-    again = ws.import_files([bad])
-    assert all(r.added == 0 for r in again)
+    assert scalar(ws, "SELECT count(*) FROM metrics WHERE content_id = 'youtube:NaNvIeWs002'") == 5
+    assert_reimport_adds_nothing(ws, [bad])

@@ -17,16 +17,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from .channels import channel_sql
-from .common import norm
-from .forms import (
-    count,
+from .common import (
+    col,
+    count_rows,
     detect_header,
+    drop,
     find_col,
     lit,
     load_table,
+    norm,
     nz,
-    q,
     take_keyless,
+    touches_and_outcomes,
     ts_column,
     user_channel_config,
 )
@@ -156,7 +158,7 @@ class CallRailSource:
         cfg = user_channel_config(con)
         # the channel rules run once per distinct (source, medium, campaign, tracker)
         attribution = [pick(SOURCE), pick(MEDIUM), pick(CAMPAIGN), pick(TRACKER)]
-        keys = [f"coalesce(trim({q(c)}), '')" for c in attribution]
+        keys = [f"coalesce(trim({col(c)}), '')" for c in attribution]
         chmap = f"{ctx.prefix}_callrail_channels"
         con.execute(
             f'CREATE OR REPLACE TEMP TABLE "{chmap}" AS SELECT k0, k1, k2, k3, '
@@ -166,26 +168,25 @@ class CallRailSource:
         join = " AND ".join(f"{k} = m.k{i}" for i, k in enumerate(keys))
         ts = ts_column(con, raw, start)
         if idc is not None:
-            key = f"CASE WHEN {nz(q(idc))} IS NOT NULL THEN 'callrail:' || trim({q(idc)}) END"
+            key = f"CASE WHEN {nz(col(idc))} IS NOT NULL THEN 'callrail:' || trim({col(idc)}) END"
         else:  # no Call ID column: the start time and the caller's number tell calls apart
             key = (
-                f"CASE WHEN {nz(q(start))} IS NOT NULL THEN 'callrail:' || "
-                f"left(md5(trim({q(start)}) || '|' || coalesce(trim({q(phone)}), '')), 16) END"
+                f"CASE WHEN {nz(col(start))} IS NOT NULL THEN 'callrail:' || "
+                f"left(md5(trim({col(start)}) || '|' || coalesce(trim({col(phone)}), '')), 16) END"
             )
-        nm = nz(q(name))
+        nm = nz(col(name))
         good_name = f"CASE WHEN NOT regexp_matches({nm}, {lit(NOT_A_NAME)}) THEN {nm} END"
-        seconds = duration_sql(q(dur)) if dur else "CAST(NULL AS DOUBLE)"
+        seconds = duration_sql(col(dur)) if dur else "CAST(NULL AS DOUBLE)"
         base = f"{ctx.prefix}_callrail_base"
         con.execute(
             f'CREATE OR REPLACE TEMP TABLE "{base}" AS SELECT __row, {key} AS __key, {ts} AS ts, '
-            f"m.channel AS __channel, {seconds} AS __seconds, {nz(q(dur))} AS __duration, "
-            f"{nz(q(phone))} AS __phone, {nz(q(email))} AS __email, {good_name} AS __name, "
-            f"NULLIF(concat_ws(', ', {nz(q(city))}, {nz(q(state))}), '') AS __location, "
-            f"{nz(q(country))} AS __country "
+            f"m.channel AS __channel, {seconds} AS __seconds, {nz(col(dur))} AS __duration, "
+            f"{nz(col(phone))} AS __phone, {nz(col(email))} AS __email, {good_name} AS __name, "
+            f"NULLIF(concat_ws(', ', {nz(col(city))}, {nz(col(state))}), '') AS __location, "
+            f"{nz(col(country))} AS __country "
             f'FROM "{raw}" LEFT JOIN "{chmap}" m ON {join}'
         )
-        con.execute(f'DROP TABLE IF EXISTS "{raw}"')
-        con.execute(f'DROP TABLE IF EXISTS "{chmap}"')
+        drop(con, raw, chmap)
         label = lit(idc or start or "call id")
         keyless = take_keyless(con, base, label, f"{label} || ': missing (it tells calls apart)'")
         hints = "__phone, __email, __name, __location, __country"
@@ -207,30 +208,24 @@ class CallRailSource:
             "coalesce(CAST(__seconds AS VARCHAR), __duration) AS value, "
             f'{hints} FROM "{base}" WHERE {known} AND NOT coalesce(__seconds < 0, false)'
         )
-        anonymous = count(con, base, f"NOT {known}")
-        con.execute(f'DROP TABLE IF EXISTS "{base}"')
+        anonymous = count_rows(con, base, f"NOT {known}")
+        drop(con, base)
         notes = [loaded.note] if loaded.note else []
         if anonymous:
             notes.append(
                 f"{anonymous} call(s) without a caller number: counted as anonymous calls, "
                 "no touchpoint"
             )
-        note = "; ".join(notes)
-        rejects = sorted(rejects + keyless)
-        n_touch = count(con, touch_rel) + len(rejects)
-        return [
-            StagedTable(
-                "touchpoints", touch_rel, n_touch, rejects=rejects, note=note, local_times=True
-            ),
-            StagedTable(
-                "outcomes",
-                out_rel,
-                count(con, out_rel) + len(keyless) + len(loaded.rejects),
-                rejects=loaded.rejects + keyless,
-                note=note,
-                local_times=True,
-            ),
-        ]
+        return touches_and_outcomes(
+            con,
+            loaded,
+            touch_rel,
+            out_rel,
+            keyless,
+            "; ".join(notes),
+            local_times=True,
+            touch_rejects=sorted(rejects + keyless),
+        )
 
 
 register(CallRailSource())

@@ -21,8 +21,8 @@ a number that is not a number, a negative count, a rate outside 0–1, a missing
 Everything runs as SQL over the staged CSV (a channel is computed once per distinct source /
 medium, not per row), so a two-million-row exploration imports at engine speed.
 
-The helpers at the top (numbers, row checks, unpivoting metric columns) are shared with the other
-aggregate sources (Google Ads, Mailchimp campaigns).
+The helpers it shares with the other aggregate sources (numbers, row checks, unpivoting metric
+columns) are in :mod:`.common`.
 """
 
 from __future__ import annotations
@@ -35,252 +35,57 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
 
 import duckdb
 
 from ..errors import UnusableFile
-from .channels import GA4_GROUPS, channel_sql, load_user_config
-from .common import Header, decode, norm, read_head, stage_csv
+from .channels import GA4_GROUPS, channel_sql
+from .common import (
+    Check,
+    Header,
+    StagedColumns,
+    bad_columns_sql,
+    blank_sql,
+    col,
+    collect_rejects,
+    count_rows,
+    decode,
+    drop,
+    header_at,
+    lit,
+    number_checks,
+    number_sql,
+    on_alias,
+    quiet_detect,
+    read_csv_table,
+    read_head,
+    show_sql,
+    stage_csv,
+    staged_table,
+    unpivot_metrics,
+    user_channel_config,
+)
 from .registry import Detection, StageContext, StagedTable, register
 
 # ------------------------------------------------------------------------------------------------
-# shared helpers for aggregate reports
+# reading a GA4 CSV: one table of a file that may hold several
 # ------------------------------------------------------------------------------------------------
-
-
-def lit(value: str) -> str:
-    """A SQL string literal."""
-    return "'" + value.replace("'", "''") + "'"
-
-
-def qcol(name: str) -> str:
-    """A quoted SQL identifier."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def blank_sql(x: str) -> str:
-    """True when a cell holds no value (empty, or the ``--`` Google Ads writes for n/a)."""
-    return f"(NULLIF(trim({x}), '') IS NULL OR trim({x}) IN ('--', '—'))"
-
-
-def number_sql(x: str, decimal_comma: bool = False) -> str:
-    """SQL turning '1,234', '$1,234.50', '41.2%', ' 12 ' into a DOUBLE (NULL if not a number).
-
-    A percent sign is dropped (the number before it is kept); with ``decimal_comma`` the comma is
-    the decimal separator.
-    """
-    t = f"trim({x})"
-    cleaned = f"regexp_replace({t}, '[\\s$€£¥\\x{{00a0}}%]', '', 'g')"
-    if decimal_comma:
-        cleaned = f"replace(replace({cleaned}, '.', ''), ',', '.')"
-        return f"TRY_CAST(NULLIF({cleaned}, '') AS DOUBLE)"
-    cleaned = f"replace({cleaned}, ',', '')"
-    # the cast alone reads plain numbers (spaces around them too); the cleaning runs only where
-    # it fails (CASE evaluates a branch for its rows only; coalesce would clean every cell)
-    fast = f"TRY_CAST({x} AS DOUBLE)"
-    return (
-        f"(CASE WHEN {fast} IS NOT NULL THEN {fast} "
-        f"ELSE TRY_CAST(NULLIF({cleaned}, '') AS DOUBLE) END)"
-    )
-
-
-def show_sql(x: str) -> str:
-    return f"'''' || left(CAST({x} AS VARCHAR), 60) || ''''"
-
-
-@dataclass(frozen=True)
-class Check:
-    """A reason to reject a file row: ``cond`` (SQL, true = bad) names column ``label``."""
-
-    label: str
-    cond: str
-    reason: str  # SQL expression giving the reason text
-
-
-def number_checks(
-    label: str, raw: str, parsed: str, *, nonneg: bool = True, rate: bool = False
-) -> list[Check]:
-    """Checks for one numeric cell: a number; not negative (counts); within 0–1 (rates)."""
-    out = [
-        Check(
-            label,
-            f"(NOT {blank_sql(raw)} AND ({parsed} IS NULL OR NOT isfinite({parsed})))",
-            f"'not a number: ' || {show_sql(raw)}",
-        )
-    ]
-    if rate:
-        out.append(
-            Check(
-                label,
-                f"({parsed} < 0 OR {parsed} > 1)",
-                f"'a rate must be between 0 and 1: ' || {show_sql(raw)}",
-            )
-        )
-    elif nonneg:
-        out.append(Check(label, f"({parsed} < 0)", f"'negative: ' || {show_sql(raw)}"))
-    return out
-
-
-def bad_columns_sql(checks: Sequence[Check], suspect: str | None = None) -> str:
-    """``__bad_col`` and ``__bad_reason`` select items: the first failing check of a row.
-
-    ``suspect`` (SQL, optional) is a cheap test true for every row some check could fail: the
-    checks then run on those rows only (on millions of good rows this saves most of the work).
-    """
-    if not checks:
-        return "CAST(NULL AS VARCHAR) AS __bad_col, CAST(NULL AS VARCHAR) AS __bad_reason"
-    c = "CASE " + " ".join(f"WHEN {k.cond} THEN {lit(k.label)}" for k in checks) + " END"
-    r = "CASE " + " ".join(f"WHEN {k.cond} THEN {k.reason}" for k in checks) + " END"
-    if suspect:
-        c = f"CASE WHEN {suspect} THEN {c} END"
-        r = f"CASE WHEN {suspect} THEN {r} END"
-    return f"{c} AS __bad_col, {r} AS __bad_reason"
-
-
-def raw_columns(con: duckdb.DuckDBPyConnection, rel: str) -> list[str]:
-    return [r[0] for r in con.execute(f"DESCRIBE {qcol(rel)}").fetchall() if r[0] != "__row"]
-
-
-def collect_rejects(
-    con: duckdb.DuckDBPyConnection,
-    parsed: str,
-    raw: str,
-    labels: dict[str, str] | None = None,
-    row_expr: str = "__row",
-) -> list[tuple[int, str, str, str]]:
-    """(row, column, reason, raw row as JSON) of the rows of ``parsed`` with a ``__bad_col``;
-    ``row_expr`` gives the row number of a row of ``raw`` (``__row`` or ``rowid + 1``)."""
-    cols = raw_columns(con, raw)
-    labels = labels or {}
-    js = "to_json({" + ", ".join(f"{lit(labels.get(c, c))}: r.{qcol(c)}" for c in cols) + "})"
-    rows = con.execute(
-        f"""SELECT p.__row, p.__bad_col, p.__bad_reason, CAST({js} AS VARCHAR)
-        FROM (SELECT * FROM {qcol(parsed)} WHERE __bad_col IS NOT NULL) p
-        JOIN {qcol(raw)} r ON p.__row = {on_alias(row_expr, "r")}
-        ORDER BY p.__row"""
-    ).fetchall()
-    return [(int(a), str(b), str(c), str(d)[:500]) for a, b, c, d in rows]
-
-
-def unpivot_metrics(
-    con: duckdb.DuckDBPyConnection,
-    src: str,
-    out: str,
-    metrics: Sequence[tuple[str, str]],
-    *,
-    channel: str = "channel_id",
-    content: str = "content_id",
-    day: str = "date",
-    where: str = "__bad_col IS NULL",
-) -> int:
-    """Temp table ``out`` (``__row``, channel_id, content_id, date, metric, value): for each
-    (metric name, column of ``src``) the sum per channel, content and day. ``__row`` is unique
-    (first file row × number of metrics + metric index). Returns its row count."""
-    if not metrics:
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {qcol(out)} (__row BIGINT, channel_id VARCHAR, "
-            "content_id VARCHAR, date DATE, metric VARCHAR, value DOUBLE)"
-        )
-        return 0
-    k = len(metrics)
-    agg = f"{out}__agg"
-    sums = ", ".join(f"sum({qcol(column)}) AS __s{i}" for i, (_, column) in enumerate(metrics))
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE {qcol(agg)} AS
-        SELECT {channel} AS channel_id, {content} AS content_id, {day} AS date,
-               min(__row) AS __r, {sums}
-        FROM {qcol(src)} WHERE ({where})
-        GROUP BY ALL"""
-    )
-    parts = [
-        f"SELECT CAST(__r * {k} + {i} AS BIGINT) AS __row, channel_id, content_id, date, "
-        f"{lit(name)} AS metric, CAST(__s{i} AS DOUBLE) AS value FROM {qcol(agg)} "
-        f"WHERE __s{i} IS NOT NULL"
-        for i, (name, _) in enumerate(metrics)
-    ]
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {qcol(out)} AS {' UNION ALL '.join(parts)}")
-    drop(con, agg)
-    return count(con, out)
-
-
-def on_alias(row_expr: str, alias: str) -> str:
-    """``rowid + 1`` / ``__row`` for the table aliased ``alias``."""
-    return row_expr.replace("rowid", f"{alias}.rowid").replace("__row", f"{alias}.__row")
 
 
 def stage_raw(
     ctx: StageContext, header: Header, rel: str
 ) -> tuple[int, list[tuple[int, str, str, str]], str, str]:
-    """Like :func:`stage_csv`, but the fast path keeps the table DuckDB's reader made (no second
-    copy to add ``__row``): returns (rows, rejects, note, row_expr), row_expr ``rowid + 1`` or
-    ``__row``."""
+    """Like :func:`~truefans.ingest.common.stage_csv`, but the fast path keeps the table DuckDB's
+    reader made (no second copy to add ``__row``): returns (rows, rejects, note, row_expr),
+    row_expr ``rowid + 1`` or ``__row``."""
     if header.encoding in ("utf-8", "utf-8-sig"):
-        names: list[str] = []
-        seen: dict[str, int] = {}
-        for name in header.normed:
-            name = name or "column"
-            seen[name] = seen.get(name, 0) + 1
-            names.append(name if seen[name] == 1 else f"{name}_{seen[name]}")
-        cols = "{" + ", ".join(f"{lit(n)}: 'VARCHAR'" for n in names) + "}"
         try:
-            ctx.con.execute(
-                f"CREATE OR REPLACE TEMP TABLE {qcol(rel)} AS SELECT * FROM read_csv(?, "
-                f"header=true, skip={header.line}, auto_detect=false, delim=?, quote='\"', "
-                f"escape='\"', columns={cols}, strict_mode=true, encoding='utf-8')",
-                [str(ctx.path), header.delimiter],
-            )
-            return count(ctx.con, rel), [], "", "rowid + 1"
+            read_csv_table(ctx, header, rel)
+            return count_rows(ctx.con, rel), [], "", "rowid + 1"
         except duckdb.Error:
-            ctx.con.execute(f"DROP TABLE IF EXISTS {qcol(rel)}")
+            drop(ctx.con, rel)
     n, rejects, note = stage_csv(ctx, header, rel)
     return n, rejects, note, "__row"
-
-
-def count(con: duckdb.DuckDBPyConnection, rel: str) -> int:
-    row = con.execute(f"SELECT count(*) FROM {qcol(rel)}").fetchone()
-    return int(row[0]) if row else 0
-
-
-def drop(con: duckdb.DuckDBPyConnection, *rels: str) -> None:
-    for rel in rels:
-        con.execute(f"DROP TABLE IF EXISTS {qcol(rel)}")
-
-
-def user_channel_config(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    """The user's ``channels.toml`` beside the workspace the connection is on (else empty)."""
-    try:
-        row = con.execute(
-            "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
-        ).fetchone()
-    except duckdb.Error:
-        return {}
-    if not row or not row[0]:
-        return {}
-    return load_user_config(Path(row[0]))
-
-
-def header_at(head: bytes, is_header: Any, max_lines: int = 60) -> Header | None:
-    """The first non-comment line of ``head`` whose normed columns satisfy ``is_header``."""
-    import csv
-
-    encoding, text = decode(head)
-    for i, line in enumerate(text.splitlines()[:max_lines]):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        best: Header | None = None
-        for d in ",;\t":
-            try:
-                cols = next(csv.reader([line], delimiter=d))
-            except (csv.Error, StopIteration):
-                continue
-            if len(cols) > 1 and is_header([norm(c) for c in cols]):
-                cand = Header(i, d, cols, encoding)
-                if best is None or len(cand.columns) > len(best.columns):
-                    best = cand
-        if best is not None:
-            return best
-    return None
 
 
 def section_end(path: Path, header_line: int) -> int | None:
@@ -343,56 +148,6 @@ def stage_section(
     finally:
         os.unlink(tmp)
     return n, rejects, note, max(others, 1), "__row"
-
-
-UTC_FORMATS = (
-    "%Y-%m-%dT%H:%M:%S.%gZ",
-    "%Y-%m-%dT%H:%M:%SZ",
-    "%b %d, %Y",
-    "%B %d, %Y",
-    "%m/%d/%Y",
-    "%Y-%m-%d",
-)
-
-
-def utc_sql(x: str, formats: Sequence[str] = UTC_FORMATS) -> str:
-    """SQL: a time with or without an offset (``Z``, ``+01:00``, `` -0500``, `` UTC``) → naive UTC
-    TIMESTAMP (the workspace session runs in UTC); NULL when unreadable."""
-    t = f"trim({x})"
-    t = f"regexp_replace({t}, '\\s+(UTC|GMT)$', '+00:00')"
-    t = f"regexp_replace({t}, '\\s*([+-]\\d{{2}}):?(\\d{{2}})$', '\\1:\\2')"
-    tries = [f"CAST(TRY_CAST({t} AS TIMESTAMPTZ) AS TIMESTAMP)"]
-    tries += [f"try_strptime(trim({x}), '{f}')" for f in formats]
-    return "CAST(coalesce(" + ", ".join(tries) + ") AS TIMESTAMP)"
-
-
-def iso_sql(parsed: str) -> str:
-    return f"strftime({parsed}, '%Y-%m-%dT%H:%M:%S')"
-
-
-class StagedColumns:
-    """Staged column names of a CSV by normed header name, with display labels."""
-
-    def __init__(self, ctx: StageContext, header: Header, raw: str) -> None:
-        cols = raw_columns(ctx.con, raw)
-        self.normed = header.normed
-        self.by_norm: dict[str, str] = {}
-        for nm, c in zip(self.normed, cols, strict=False):
-            self.by_norm.setdefault(nm, c)
-        self.labels = {
-            cols[i]: header.columns[i].strip() for i in range(min(len(cols), len(header.columns)))
-        }
-
-    def __call__(self, alias: str | None) -> str:
-        if alias and alias in self.by_norm:
-            return "r." + qcol(self.by_norm[alias])
-        return "CAST(NULL AS VARCHAR)"
-
-    def label(self, alias: str) -> str:
-        return self.labels.get(self.by_norm.get(alias, ""), alias)
-
-    def first(self, aliases: tuple[str, ...]) -> str | None:
-        return next((a for a in aliases if a in self.normed), None)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -597,28 +352,24 @@ class GA4Source:
         "landing page, Date) or under GA4's '#' preamble"
     )
 
+    @quiet_detect
     def detect(self, path: Path, head: bytes) -> Detection | None:
-        try:
-            header = header_at(head, _is_ga4_header)
-            if header is None:
-                return None
-            lay = _layout(header.normed)
-            if lay is None:
-                return None
-            _, text = decode(head)
-            preamble = any(
-                ln.lstrip().startswith("#") for ln in text.splitlines()[: header.line + 1]
-            )
-            dim = _has_dimension(lay)
-            if dim and preamble:
-                return Detection(self.name, 0.97, "GA4 '#' preamble and GA4 report columns", None)
-            if dim:
-                return Detection(self.name, 0.93, "GA4 dimension and metric columns", None)
-            if preamble:
-                return Detection(self.name, 0.9, "GA4 '#' preamble and GA4 metric columns", None)
+        header = header_at(head, _is_ga4_header)
+        if header is None:
             return None
-        except Exception:
+        lay = _layout(header.normed)
+        if lay is None:
             return None
+        _, text = decode(head)
+        preamble = any(ln.lstrip().startswith("#") for ln in text.splitlines()[: header.line + 1])
+        dim = _has_dimension(lay)
+        if dim and preamble:
+            return Detection(self.name, 0.97, "GA4 '#' preamble and GA4 report columns", None)
+        if dim:
+            return Detection(self.name, 0.93, "GA4 dimension and metric columns", None)
+        if preamble:
+            return Detection(self.name, 0.9, "GA4 '#' preamble and GA4 metric columns", None)
+        return None
 
     def stage(self, ctx: StageContext) -> list[StagedTable]:
         con = ctx.con
@@ -644,20 +395,8 @@ class GA4Source:
                 f"{others} more table(s) after a blank line in this file were not read "
                 "(download one table per file)"
             )
-        names = raw_columns(con, raw)
-        by_norm: dict[str, str] = {}
-        for normed, name in zip(header.normed, names, strict=False):
-            by_norm.setdefault(normed, name)
-        labels = {
-            names[i]: header.columns[i].strip() for i in range(min(len(names), len(header.columns)))
-        }
-
-        def c(normed: str | None) -> str:
-            assert normed is not None
-            return "r." + qcol(by_norm[normed])
-
-        def label(normed: str) -> str:
-            return labels.get(by_norm[normed], normed)
+        c = StagedColumns(ctx, header, raw)
+        label = c.label
 
         if lay.date is None and end is None:
             drop(con, raw)
@@ -679,7 +418,7 @@ class GA4Source:
             return f"(lower(trim(coalesce({x}, ''))) IN ({names_sql}))"
 
         first_col = header.normed[0] if header.normed else ""
-        x0 = c(first_col) if first_col in by_norm else "NULL"
+        x0 = c(first_col) if first_col in c.by_norm else "NULL"
         totals_where = f"NOT (CASE WHEN length({x0}) > 14 THEN false ELSE {is_total(x0)} END)"
         # channel
         chmap = f"{ctx.prefix}_ga4_ch"
@@ -708,15 +447,15 @@ class GA4Source:
                 if x in (lay.source_medium, lay.source, lay.medium)
             )
             con.execute(
-                f"""CREATE OR REPLACE TEMP TABLE {qcol(chmap)} AS
+                f"""CREATE OR REPLACE TEMP TABLE {col(chmap)} AS
                 SELECT *, {channel_sql(src, med, camp, cfg)} AS channel, ({kblank}) AS blank,
                        {is_total("k0")} AS total
-                FROM (SELECT DISTINCT {ks} FROM {qcol(raw)} r)"""
+                FROM (SELECT DISTINCT {ks} FROM {col(raw)} r)"""
             )
             if keys[0] == first_col:
                 totals_where = "NOT coalesce(m.total, false)"
             on = " AND ".join(f"m.k{i} IS NOT DISTINCT FROM {c(x)}" for i, x in enumerate(keys))
-            join = f"LEFT JOIN {qcol(chmap)} m ON {on}"
+            join = f"LEFT JOIN {col(chmap)} m ON {on}"
             chan_sql = "m.channel"
             checks.append(Check(blank_label, "__blank_channel", "'missing (required)'"))
             parts.append("coalesce(m.blank, true) AS __blank_channel")
@@ -725,22 +464,22 @@ class GA4Source:
             known = {**GA4_GROUPS, **_GROUPS_DE, "(not set)": "unassigned"}
             values = ", ".join(f"({lit(k)}, {lit(v)})" for k, v in known.items())
             con.execute(
-                f"""CREATE OR REPLACE TEMP TABLE {qcol(chmap)} AS
+                f"""CREATE OR REPLACE TEMP TABLE {col(chmap)} AS
                 SELECT d.k, coalesce(g.channel, 'unassigned') AS channel,
                        g.channel IS NULL AS unknown, {is_total("d.k")} AS total
-                FROM (SELECT DISTINCT {g} AS k FROM {qcol(raw)} r WHERE NOT {blank_sql(g)}) d
+                FROM (SELECT DISTINCT {g} AS k FROM {col(raw)} r WHERE NOT {blank_sql(g)}) d
                 LEFT JOIN (VALUES {values}) g(name, channel) ON g.name = lower(trim(d.k))"""
             )
             unknown_groups = [
                 r[0]
                 for r in con.execute(
-                    f"SELECT DISTINCT trim(k) FROM {qcol(chmap)} WHERE unknown AND NOT total "
+                    f"SELECT DISTINCT trim(k) FROM {col(chmap)} WHERE unknown AND NOT total "
                     "ORDER BY 1 LIMIT 20"
                 ).fetchall()
             ]
             if lay.group == first_col:
                 totals_where = "NOT coalesce(m.total, false)"
-            join = f"LEFT JOIN {qcol(chmap)} m ON m.k = {g}"
+            join = f"LEFT JOIN {col(chmap)} m ON m.k = {g}"
             chan_sql = "m.channel"
             checks.append(Check(label(lay.group), "__blank_channel", "'missing (required)'"))
             parts.append("m.channel IS NULL AS __blank_channel")
@@ -828,22 +567,22 @@ class GA4Source:
         parsed_rel = f"{ctx.prefix}_ga4_p"
         bad_rel = f"{ctx.prefix}_ga4_bad"
         con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE {qcol(parsed_rel)} AS
+            f"""CREATE OR REPLACE TEMP TABLE {col(parsed_rel)} AS
             SELECT {on_alias(row_expr, "r")} AS __row, {", ".join(parts)}
-            FROM {qcol(raw)} r {join}
+            FROM {col(raw)} r {join}
             WHERE {totals_where}"""
         )
         con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE {qcol(bad_rel)} AS
+            f"""CREATE OR REPLACE TEMP TABLE {col(bad_rel)} AS
             SELECT * FROM (
               SELECT __row, {bad_columns_sql(checks)} FROM (
                 SELECT p.*{", " if raw_items else ""}{", ".join(raw_items)}
-                FROM (SELECT * FROM {qcol(parsed_rel)} WHERE {" OR ".join(suspect)}) p
-                JOIN {qcol(raw)} r ON {on_alias(row_expr, "r")} = p.__row))
+                FROM (SELECT * FROM {col(parsed_rel)} WHERE {" OR ".join(suspect)}) p
+                JOIN {col(raw)} r ON {on_alias(row_expr, "r")} = p.__row))
             WHERE __bad_col IS NOT NULL"""
         )
-        good = f"__row NOT IN (SELECT __row FROM {qcol(bad_rel)})"
-        n_parsed = count(con, parsed_rel)
+        good = f"__row NOT IN (SELECT __row FROM {col(bad_rel)})"
+        n_parsed = count_rows(con, parsed_rel)
         skipped_totals = n_file - len(csv_rejects) - n_parsed
         if skipped_totals > 0:
             notes.append(f"{skipped_totals} total row(s) skipped")
@@ -854,40 +593,30 @@ class GA4Source:
             )
         if lay.ignored:
             notes.append("columns not read: " + ", ".join(label(x) for x in lay.ignored))
-        rejects = csv_rejects + collect_rejects(con, bad_rel, raw, labels, row_expr)
+        rejects = csv_rejects + collect_rejects(con, bad_rel, raw, c.labels, row_expr)
 
         out: list[StagedTable] = []
         if lay.page:
             contents = f"{ctx.prefix}_ga4_contents"
             con.execute(
-                f"""CREATE OR REPLACE TEMP TABLE {qcol(contents)} AS
+                f"""CREATE OR REPLACE TEMP TABLE {col(contents)} AS
                 SELECT CAST(row_number() OVER (ORDER BY min(__row)) AS BIGINT) AS __row,
                        content_id, 'website' AS channel_id, 'page' AS format,
                        coalesce(first(__title ORDER BY __row) FILTER (WHERE __title IS NOT NULL),
                                 any_value(__page), '(not set)') AS title,
                        any_value(__page) AS url
-                FROM {qcol(parsed_rel)} WHERE {good}
+                FROM {col(parsed_rel)} WHERE {good}
                 GROUP BY content_id"""
             )
             out.append(
-                StagedTable(
-                    "contents",
-                    contents,
-                    count(con, contents),
-                    note=f"GA4 {title or 'report'}: landing pages",
+                staged_table(
+                    con, "contents", contents, notes=[f"GA4 {title or 'report'}: landing pages"]
                 )
             )
         metrics_rel = f"{ctx.prefix}_ga4_metrics"
-        n_metrics = unpivot_metrics(con, parsed_rel, metrics_rel, metric_cols, where=good)
-        out.append(
-            StagedTable(
-                "metrics",
-                metrics_rel,
-                n_metrics + len(rejects),
-                rejects=rejects,
-                note="; ".join([f"GA4 {title}" if title else "GA4 report", *notes]),
-            )
-        )
+        unpivot_metrics(con, parsed_rel, metrics_rel, metric_cols, where=good)
+        notes.insert(0, f"GA4 {title}" if title else "GA4 report")
+        out.append(staged_table(con, "metrics", metrics_rel, rejects, notes))
         drop(con, raw, parsed_rel, bad_rel, chmap)
         return out
 

@@ -28,23 +28,24 @@ from datetime import date, datetime
 from pathlib import Path
 
 from ..errors import UnusableFile
-from ..schema import ISO_4217
-from .common import decode, money_sql, read_head, stage_csv
-from .ga4 import (
+from .common import (
     Check,
-    StagedColumns,
-    bad_columns_sql,
+    CheckedCsv,
     blank_sql,
-    collect_rejects,
-    count,
-    drop,
+    col,
+    count_rows,
+    decode,
     header_at,
+    iso_currencies_sql,
     lit,
+    money_sql,
     number_checks,
     number_sql,
-    qcol,
+    quiet_detect,
     raw_columns,
+    read_head,
     show_sql,
+    staged_table,
     unpivot_metrics,
 )
 from .registry import Detection, StageContext, StagedTable, register
@@ -89,10 +90,6 @@ def _is_ads(cols: list[str]) -> bool:
     )
 
 
-def _first(cols: list[str], aliases: tuple[str, ...]) -> str | None:
-    return next((a for a in aliases if a in cols), None)
-
-
 def _parse_day(text: str) -> date | None:
     for fmt in _RANGE_FORMATS:
         try:
@@ -128,21 +125,19 @@ class GoogleAdsSource:
         "line and a date-range line"
     )
 
+    @quiet_detect
     def detect(self, path: Path, head: bytes) -> Detection | None:
-        try:
-            header = header_at(head, _is_ads)
-            if header is None:
-                return None
-            cols = set(header.normed)
-            strong = "impr." in cols or "currency code" in cols or "conv." in cols
-            return Detection(
-                self.name,
-                0.96 if strong else 0.9,
-                "Google Ads report columns (Campaign, Cost, Impr., Clicks)",
-                None,
-            )
-        except Exception:
+        header = header_at(head, _is_ads)
+        if header is None:
             return None
+        cols = set(header.normed)
+        strong = "impr." in cols or "currency code" in cols or "conv." in cols
+        return Detection(
+            self.name,
+            0.96 if strong else 0.9,
+            "Google Ads report columns (Campaign, Cost, Impr., Clicks)",
+            None,
+        )
 
     def stage(self, ctx: StageContext) -> list[StagedTable]:
         con = ctx.con
@@ -154,18 +149,17 @@ class GoogleAdsSource:
                 "no Google Ads report header found (expected Campaign, Cost, Impr., Clicks)",
             )
         title, start, end = _date_range(head, header.line)
-        raw = f"{ctx.prefix}_gads_raw"
-        _n, csv_rejects, read_note = stage_csv(ctx, header, raw)
+        report = CheckedCsv(ctx, header, "gads")
         notes = [f"Google Ads {title}".strip()] if title else ["Google Ads report"]
-        if read_note:
-            notes.append(read_note)
-        c = StagedColumns(ctx, header, raw)
-        normed, lab, labels, _by_norm = c.normed, c.label, c.labels, c.by_norm
+        if report.note:
+            notes.append(report.note)
+        c = report.columns
+        normed, lab = c.normed, c.label
 
-        campaign_a = _first(normed, _CAMPAIGN)
-        ctype = c(_first(normed, _CAMPAIGN_TYPE))
-        cur_a = _first(normed, _CURRENCY)
-        cost_a = _first(normed, _COST)
+        campaign_a = c.first(_CAMPAIGN)
+        ctype = c(c.first(_CAMPAIGN_TYPE))
+        cur_a = c.first(_CURRENCY)
+        cost_a = c.first(_COST)
         header_currency = None
         if cost_a is None:
             m = next((_COST_RX.match(x) for x in normed if _COST_RX.match(x)), None)
@@ -175,11 +169,7 @@ class GoogleAdsSource:
         cost = c(cost_a)
 
         # the period of a row
-        day_a, week_a, month_a = (
-            _first(normed, _DAY),
-            _first(normed, _WEEK),
-            _first(normed, _MONTH),
-        )
+        day_a, week_a, month_a = c.first(_DAY), c.first(_WEEK), c.first(_MONTH)
         checks: list[Check] = []
         parts: list[str] = []
         if day_a or week_a:
@@ -221,7 +211,7 @@ class GoogleAdsSource:
                 f"its metrics are dated at the range's end {end}"
             )
         else:
-            drop(con, raw)
+            report.drop()
             raise UnusableFile(
                 str(ctx.path),
                 "this Google Ads report has no Day, Week or Month column and no date range above "
@@ -239,11 +229,11 @@ class GoogleAdsSource:
             cur = c(cur_a)
             parts.append(f"NULLIF(upper(trim({cur})), '') AS currency")
             parts.append(f"{cur} AS __raw_cur")
-            iso = ", ".join(lit(x) for x in sorted(ISO_4217))
+            iso = iso_currencies_sql()
             checks.append(
                 Check(
                     lab(cur_a),
-                    f"NOT {blank_sql('__raw_cur')} AND upper(trim(__raw_cur)) NOT IN ({iso})",
+                    f"NOT {blank_sql('__raw_cur')} AND upper(trim(__raw_cur)) NOT IN {iso}",
                     f"'not an ISO 4217 currency code: ' || {show_sql('__raw_cur')}",
                 )
             )
@@ -265,7 +255,7 @@ class GoogleAdsSource:
         )
         metric_cols: list[tuple[str, str]] = []
         for i, (metric, aliases) in enumerate(_METRICS.items()):
-            a = _first(normed, aliases)
+            a = c.first(aliases)
             if a is None:
                 continue
             x = c(a)
@@ -275,36 +265,33 @@ class GoogleAdsSource:
             checks.extend(number_checks(lab(a), f"__raw_m{i}", f"__m{i}"))
 
         # total rows at the bottom are not data
-        first_col = "r." + qcol(raw_columns(con, raw)[0])
+        first_col = "r." + col(raw_columns(con, report.raw)[0])
         tests = [first_col] + ([c(campaign_a)] if campaign_a else [])
         totals = " OR ".join(
             f"regexp_matches(lower(trim(coalesce({t}, ''))), '^(total|totals|gesamt|summe)\\s*(:|$)')"
             for t in tests
         )
-        parsed = f"{ctx.prefix}_gads_p"
-        con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE {qcol(parsed)} AS
-            SELECT *, {pe} AS __pe, {bad_columns_sql(checks)} FROM (
-              SELECT r.__row, {", ".join(parts)} FROM {qcol(raw)} r WHERE NOT ({totals}))"""
+        rejects = report.parse(
+            parts, checks, where=f"NOT ({totals})", checks_on_items=True, derived=[f"{pe} AS __pe"]
         )
-        n_total_rows = _n - len(csv_rejects) - count(con, parsed)
+        parsed = report.parsed
+        n_total_rows = report.rows - len(report.csv_rejects) - count_rows(con, parsed)
         if n_total_rows > 0:
             notes.append(f"{n_total_rows} total row(s) skipped")
-        rejects = csv_rejects + collect_rejects(con, parsed, raw, labels)
 
-        costs = f"{ctx.prefix}_gads_costs"
+        costs = f"{report.stem}_costs"
         con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE {qcol(costs)} AS
+            f"""CREATE OR REPLACE TEMP TABLE {col(costs)} AS
             SELECT CAST(min(__row) AS BIGINT) AS __row, channel_id,
                    strftime(__ps, '%Y-%m-%d') AS period_start,
                    strftime(__pe, '%Y-%m-%d') AS period_end,
                    CAST(sum(__cost) AS VARCHAR) AS dollars, currency
-            FROM {qcol(parsed)} WHERE __bad_col IS NULL
+            FROM {col(parsed)} WHERE __bad_col IS NULL
             GROUP BY channel_id, __ps, __pe, currency
             HAVING sum(__cost) IS NOT NULL"""
         )
         currencies = con.execute(
-            f"SELECT DISTINCT currency FROM {qcol(costs)} WHERE currency IS NOT NULL"
+            f"SELECT DISTINCT currency FROM {col(costs)} WHERE currency IS NOT NULL"
         ).fetchall()
         if len(currencies) > 1:
             notes.append(
@@ -313,24 +300,18 @@ class GoogleAdsSource:
                 + "): a day can hold one cost per channel, the second currency's rows are "
                 "rejected; export one account per file"
             )
-        metrics = f"{ctx.prefix}_gads_metrics"
-        n_metrics = unpivot_metrics(
+        metrics = f"{report.stem}_metrics"
+        unpivot_metrics(
             con, parsed, metrics, metric_cols, content="CAST(NULL AS VARCHAR)", day="__pe"
         )
-        drop(con, raw, parsed)
+        report.drop()
         return [
-            StagedTable(
-                "costs",
-                costs,
-                count(con, costs) + len(rejects),
-                rejects=rejects,
-                note="; ".join(notes),
-            ),
-            StagedTable(
+            staged_table(con, "costs", costs, rejects, notes),
+            staged_table(
+                con,
                 "metrics",
                 metrics,
-                n_metrics,
-                note="Google Ads clicks, impressions and conversions summed over campaigns",
+                notes=["Google Ads clicks, impressions and conversions summed over campaigns"],
             ),
         ]
 

@@ -17,17 +17,20 @@ import unicodedata
 from pathlib import Path
 
 from .channels import CATALOG, user_channels
-from .common import money_sql, ts_sql
-from .forms import (
-    count,
+from .common import (
+    col,
+    count_rows,
     date_formats,
     day_first,
     detect_header,
+    drop,
     find_col,
     lit,
     load_table,
+    money_sql,
     nz,
-    q,
+    staged_table,
+    ts_sql,
     user_channel_config,
 )
 from .registry import Detection, StageContext, StagedTable, register
@@ -194,13 +197,13 @@ class HoursSource:
         # channel names -> ids (unknown names pass through, for the loader to name them)
         names = channel_names(user_channel_config(con))
         cases = " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in sorted(names.items()))
-        chan = f"(CASE {_key_sql(q(chan_c))} {cases} ELSE {nz(q(chan_c))} END)"
+        chan = f"(CASE {_key_sql(col(chan_c))} {cases} ELSE {nz(col(chan_c))} END)"
 
         # the period
         kind, pcol = period if period else ("none", None)
         dfirst = day_first(con, raw, pcol)
         fmts = date_formats(dfirst, with_time=True)
-        pc = q(pcol)
+        pc = col(pcol)
         iso_week = (
             f"CASE WHEN regexp_matches(trim({pc}), '^\\d{{4}}-?W\\d{{1,2}}$') THEN "
             f"CAST(date_trunc('week', make_date(CAST(left(trim({pc}), 4) AS INT), 1, 4)) AS DATE)"
@@ -223,14 +226,14 @@ class HoursSource:
         elif kind == "start":
             start = day
             endc = find_col(cols, END)
-            end = f"CAST({ts_sql(q(endc), fmts)} AS DATE)" if endc else f"{start} + 6"
+            end = f"CAST({ts_sql(col(endc), fmts)} AS DATE)" if endc else f"{start} + 6"
         else:
             start, end = "CAST(NULL AS DATE)", "CAST(NULL AS DATE)"
             notes.append("no Date / Week / Month column: rows are rejected")
 
         # money: '1.234,56' style per value, currency from a column or a sign / code
         if cost_c:
-            c = q(cost_c)
+            c = col(cost_c)
             comma = (
                 f"regexp_matches(trim({c}), '^[^0-9]*\\d{{1,3}}(\\.\\d{{3}})*,\\d{{1,2}}[^0-9]*$')"
             )
@@ -243,19 +246,19 @@ class HoursSource:
                 f"WHEN contains({c}, '¥') THEN 'JPY' "
                 f"ELSE NULLIF(regexp_extract(upper({c}), '\\b([A-Z]{{3}})\\b', 1), '') END)"
             )
-            currency = f"upper(coalesce({nz(q(cur_c))}, {sign}))"
+            currency = f"upper(coalesce({nz(col(cur_c))}, {sign}))"
         else:
             dollars, currency = "CAST(NULL AS DECIMAL(18,4))", "CAST(NULL AS VARCHAR)"
 
         base = f"{ctx.prefix}_hours_base"
         con.execute(
             f'CREATE OR REPLACE TEMP TABLE "{base}" AS SELECT __row, {chan} AS channel_id, '
-            f"{start} AS __start, {end} AS __end, {hours_sql(q(hours_c))} AS __hours, "
+            f"{start} AS __start, {end} AS __end, {hours_sql(col(hours_c))} AS __hours, "
             f"{dollars} AS __dollars, {currency} AS __currency, "
-            f"{pc} AS __period_raw, {nz(q(hours_c))} AS __hours_raw, {nz(q(cost_c))} AS __cost_raw "
+            f"{pc} AS __period_raw, {nz(col(hours_c))} AS __hours_raw, {nz(col(cost_c))} AS __cost_raw "
             f'FROM "{raw}"'
         )
-        con.execute(f'DROP TABLE IF EXISTS "{raw}"')
+        drop(con, raw)
         good = (
             "channel_id IS NOT NULL AND __start IS NOT NULL "
             "AND (__hours_raw IS NULL OR __hours IS NOT NULL) "
@@ -281,22 +284,13 @@ class HoursSource:
                    coalesce(CAST(__hours AS VARCHAR), __hours_raw), __currency
             FROM "{base}" WHERE NOT ({good})"""
         )
-        summed = count(con, base, f"{good} AND NOT ({empty})")
-        skipped = count(con, base, f"{good} AND {empty}")
-        con.execute(f'DROP TABLE IF EXISTS "{base}"')
-        n = count(con, out)
+        summed = count_rows(con, base, f"{good} AND NOT ({empty})")
+        skipped = count_rows(con, base, f"{good} AND {empty}")
+        drop(con, base)
         notes.append(f"{summed} sheet row(s) summed per channel and period")
         if skipped:
             notes.append(f"{skipped} row(s) with neither hours nor cost skipped")
-        return [
-            StagedTable(
-                "costs",
-                out,
-                n + len(loaded.rejects),
-                rejects=loaded.rejects,
-                note="; ".join(notes),
-            )
-        ]
+        return [staged_table(con, "costs", out, loaded.rejects, notes)]
 
 
 register(HoursSource())

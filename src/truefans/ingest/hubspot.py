@@ -29,24 +29,34 @@ AM``.
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
 from ..errors import UnusableFile
-from .channels import channel_sql, load_user_config
+from .channels import channel_sql
 from .common import (
     Header,
-    col,
+    cell,
+    collect_rejects,
+    drop,
+    dropped_on_error,
     find_header,
+    first_filled,
+    left_out,
+    lit,
     money_sql,
     norm,
     pick,
+    quiet_detect,
     read_head,
-    register_rows,
+    read_sheets,
+    register_sheet,
+    scan_rows,
     stage_csv,
+    staged_table,
+    user_channel_config,
 )
 from .registry import Detection, StageContext, StagedTable, register
 
@@ -152,74 +162,37 @@ _OFFLINE_WORDS = [
 _PERSON = ["email", "first name", "last name", "e-mail", "vorname", "nachname"]
 
 
-def _contacts_header_rows(rows: list[list[str]], sure: bool = True) -> int | None:
-    required = [_RECORD_ID, _PERSON, _CONTACT_MARKERS] if sure else [_RECORD_ID, _PERSON]
-    return _find_in_rows(rows, required, forbid="deal name")
-
-
-def _deals_header_rows(rows: list[list[str]]) -> int | None:
-    return _find_in_rows(rows, [DEAL_ALIASES["id"], DEAL_ALIASES["name"], _DEAL_MARKERS])
-
-
-def _unique(names: list[str]) -> list[str]:
-    seen: dict[str, int] = {}
-    out = []
-    for n in names:
-        n = n or "column"
-        seen[n] = seen.get(n, 0) + 1
-        out.append(n if seen[n] == 1 else f"{n}_{seen[n]}")
-    return out
-
-
-def _find_in_rows(
-    rows: list[list[str]], required: list[list[str]], forbid: str | None = None
-) -> int | None:
-    req = [{norm(a) for a in alts} for alts in required]
-    for i, row in enumerate(rows[:40]):
-        got = {norm(c) for c in row if c}
-        if len(got) > 1 and all(alts & got for alts in req) and (forbid not in got):
-            return i
-    return None
+def _required(kind: str, sure: bool = True) -> list[list[str]]:
+    """The columns a contacts or deals header holds (alternatives per column)."""
+    if kind == "deals":
+        return [DEAL_ALIASES["id"], DEAL_ALIASES["name"], _DEAL_MARKERS]
+    return [_RECORD_ID, _PERSON, _CONTACT_MARKERS] if sure else [_RECORD_ID, _PERSON]
 
 
 def _csv_header(head: bytes, kind: str, sure: bool = True) -> Header | None:
-    if kind == "contacts":
-        required = [_RECORD_ID, _PERSON, _CONTACT_MARKERS] if sure else [_RECORD_ID, _PERSON]
-        h = find_header(head, required)
-        return None if h is None or "deal name" in h.normed else h
-    return find_header(head, [DEAL_ALIASES["id"], DEAL_ALIASES["name"], _DEAL_MARKERS])
+    h = find_header(head, _required(kind, sure))
+    return None if h is None or (kind == "contacts" and "deal name" in h.normed) else h
+
+
+def _sheet_header(rows: list[list[str | None]], kind: str, sure: bool = True) -> int | None:
+    """The index of the header row in the first rows of a sheet."""
+    req = [{norm(a) for a in alts} for alts in _required(kind, sure)]
+
+    def is_header(cols: list[str]) -> bool:
+        have = set(cols)
+        return all(alts & have for alts in req) and not (kind == "contacts" and "deal name" in have)
+
+    hit = scan_rows(rows, is_header)
+    return hit[0] if hit else None
 
 
 _SHEET_SUFFIXES = (".xlsx", ".xls", ".xlsm", ".ods")
 
 
-def _cell(v: Any) -> str | None:
-    if v is None:
-        return None
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, float):
-        return str(int(v)) if v.is_integer() and abs(v) < 2**53 else repr(v)
-    if isinstance(v, dt.datetime):
-        return v.strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(v, dt.date):
-        return v.strftime("%Y-%m-%d")
-    if isinstance(v, dt.time):
-        return v.strftime("%H:%M:%S")
-    s = str(v)
-    return s if s.strip() else None
-
-
 def _sheet_rows(path: Path, nrows: int | None = None) -> list[list[str | None]]:
-    from python_calamine import CalamineWorkbook
-
-    try:
-        wb = CalamineWorkbook.from_path(str(path))
-        sheet = wb.get_sheet_by_index(0)
-        data = sheet.to_python(skip_empty_area=False, nrows=nrows)
-    except Exception as e:  # calamine raises its own error types
-        raise UnusableFile(str(path), f"not a readable spreadsheet ({e})") from e
-    return [[_cell(v) for v in row] for row in data]
+    """The first sheet's rows (HubSpot writes one sheet)."""
+    sheets = read_sheets(path, nrows, first_only=True, exact_below=2**53, durations=False)
+    return sheets[0][1]
 
 
 def _kind_of(path: Path, head: bytes) -> tuple[str, Header | int, bool] | None:
@@ -227,19 +200,12 @@ def _kind_of(path: Path, head: bytes) -> tuple[str, Header | int, bool] | None:
 
     A contacts view exported with only Record ID, names and email has no HubSpot-only column:
     it is still read (when nothing else bids higher, or with ``--source hubspot``), not sure."""
-    if path.suffix.lower() in _SHEET_SUFFIXES:
-        rows = [[c or "" for c in r] for r in _sheet_rows(path, nrows=40)]
-        if (i := _deals_header_rows(rows)) is not None:
-            return "deals", i, True
-        for sure in (True, False):
-            if (i := _contacts_header_rows(rows, sure)) is not None:
-                return "contacts", i, sure
-        return None
-    if (h := _csv_header(head, "deals")) is not None:
-        return "deals", h, True
-    for sure in (True, False):
-        if (h := _csv_header(head, "contacts", sure)) is not None:
-            return "contacts", h, sure
+    sheet = path.suffix.lower() in _SHEET_SUFFIXES
+    rows = _sheet_rows(path, nrows=40) if sheet else []
+    for kind, sure in (("deals", True), ("contacts", True), ("contacts", False)):
+        found = _sheet_header(rows, kind, sure) if sheet else _csv_header(head, kind, sure)
+        if found is not None:
+            return kind, found, sure
     return None
 
 
@@ -252,11 +218,9 @@ class HubSpotSource:
         "Deal Stage, Pipeline, Amount, Close Date"
     )
 
+    @quiet_detect
     def detect(self, path: Path, head: bytes) -> Detection | None:
-        try:
-            found = _kind_of(path, head)
-        except Exception:
-            return None
+        found = _kind_of(path, head)
         if found is None:
             return None
         kind, _, sure = found
@@ -279,14 +243,12 @@ class HubSpotSource:
         raw = f"{ctx.prefix}_hubspot_raw"
         names, src_rejects, note = _stage_raw(ctx, where, raw)
         try:
-            if kind == "contacts":
-                return _stage_contacts(ctx, raw, names, src_rejects, note)
-            return [_stage_deals(ctx, raw, names, src_rejects, note)]
-        except BaseException:
-            _drop_temp(ctx.con, f"{ctx.prefix}_hubspot_")  # nothing half-staged stays behind
-            raise
+            with dropped_on_error(ctx, "hubspot"):
+                if kind == "contacts":
+                    return _stage_contacts(ctx, raw, names, src_rejects, note)
+                return [_stage_deals(ctx, raw, names, src_rejects, note)]
         finally:
-            ctx.con.execute(f'DROP TABLE IF EXISTS "{raw}"')
+            drop(ctx.con, raw)
 
 
 def _stage_raw(
@@ -296,49 +258,17 @@ def _stage_raw(
         _, rejects, note = stage_csv(ctx, where, raw)
         return where.normed, rejects, note
     rows = _sheet_rows(ctx.path)
-    header = [norm(c or "") for c in rows[where]]
-    names = _unique(header)
-    numbers: list[int] = []
-    columns: list[list[str | None]] = [[] for _ in names]
-    n = 0
-    for rec in rows[where + 1 :]:
-        if all(v is None for v in rec):
-            continue
-        n += 1
-        numbers.append(n)
-        for j, values in enumerate(columns):
-            values.append(rec[j] if j < len(rec) else None)
-    register_rows(ctx.con, raw, numbers, dict(zip(names, columns, strict=True)))
+    names, _ = register_sheet(ctx.con, raw, rows[where], rows[where + 1 :])
     return names, [], "read from the first sheet"
 
 
 # -- SQL helpers ---------------------------------------------------------------------------------
 
 
-def _drop_temp(con: duckdb.DuckDBPyConnection, prefix: str) -> None:
-    try:
-        names = con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE temporary AND starts_with(table_name, ?)",
-            [prefix],
-        ).fetchall()
-        for (name,) in names:
-            con.execute(f'DROP TABLE IF EXISTS "{name}"')
-    except duckdb.Error:
-        pass
-
-
-def _lit(s: str) -> str:
-    return "'" + s.replace("'", "''") + "'"
-
-
-def _t(name: str | None) -> str:
-    return f"NULLIF(trim({col(name)}), '')"
-
-
 def _local_ts(x: str) -> str:
     """Portal-local time text → ``YYYY-MM-DDTHH:MM:SS``; a value with Z/offset and a value no
     format reads are passed on as written (the loader converts the one, rejects the other)."""
-    tries = ", ".join(f"try_strptime({x}, {_lit(f)})" for f in _TIME_FORMATS)
+    tries = ", ".join(f"try_strptime({x}, {lit(f)})" for f in _TIME_FORMATS)
     return (
         f"CASE WHEN regexp_matches({x}, 'T.*(Z|[+-][0-9]{{2}}:?[0-9]{{2}})$') THEN {x} "
         f"ELSE coalesce(strftime(coalesce({tries}), '%Y-%m-%dT%H:%M:%S'), {x}) END"
@@ -351,18 +281,18 @@ def _source_key(x: str) -> str:
 
 def source_channel(cfg: dict[str, Any] | None = None) -> str:
     """SQL mapping columns ``src``, ``d1``, ``d2`` (HubSpot source and drill-downs) to a channel."""
-    kinds = " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in SOURCE_KINDS.items())
+    kinds = " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in SOURCE_KINDS.items())
     kind = f"(CASE {_source_key('src')} {kinds} END)"
     organic = channel_sql("d1", None, None, cfg)
     paid_search = channel_sql("d1", "'cpc'", None, cfg)
     paid_social = channel_sql("d1", "'paid'", None, cfg)
     other = channel_sql("coalesce(d1, src)", "d2", None, cfg)
     words = " ".join(
-        f"WHEN regexp_matches(lower(concat_ws(' ', d1, d2)), {_lit(rx)}) THEN {_lit(ch)}"
+        f"WHEN regexp_matches(lower(concat_ws(' ', d1, d2)), {lit(rx)}) THEN {lit(ch)}"
         for ch, rx in _OFFLINE_WORDS
     )
-    social = ", ".join(_lit(s) for s in _SOCIAL)
-    paid = ", ".join(_lit(s) for s in _PAID_SOCIAL)
+    social = ", ".join(lit(s) for s in _SOCIAL)
+    paid = ", ".join(lit(s) for s in _PAID_SOCIAL)
     return f"""(CASE
       WHEN src IS NULL THEN NULL
       WHEN {kind} = 'organic_search' THEN 'organic_search'
@@ -380,35 +310,6 @@ def source_channel(cfg: dict[str, Any] | None = None) -> str:
       WHEN {kind} = 'other' THEN (CASE WHEN d1 IS NULL THEN 'unassigned' ELSE {other} END)
       ELSE {channel_sql("src", None, None, cfg)}
     END)"""
-
-
-def _user_cfg(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    try:
-        row = con.execute(
-            "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
-        ).fetchone()
-    except duckdb.Error:
-        return {}
-    if not row or not row[0]:
-        return {}
-    return load_user_config(Path(str(row[0])))
-
-
-def _rejects(
-    con: duckdb.DuckDBPyConnection, base: str, raw: str
-) -> list[tuple[int, str, str, str]]:
-    names = [r[0] for r in con.execute(f'DESCRIBE "{raw}"').fetchall() if r[0] != "__row"]
-    js = "to_json({" + ", ".join(f"{_lit(n)}: r.{col(n)}" for n in names) + "})"
-    rows = con.execute(
-        f'SELECT b.__row, b.__cols, b.__err, CAST({js} AS VARCHAR) FROM "{base}" b '
-        f'JOIN "{raw}" r USING (__row) WHERE b.__err IS NOT NULL ORDER BY b.__row'
-    ).fetchall()
-    return [(int(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in rows]
-
-
-def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
-    row = con.execute(sql).fetchone()
-    return int(row[0]) if row and row[0] is not None else 0
 
 
 def _with_channel(con: duckdb.DuckDBPyConnection, base: str, cfg: dict[str, Any]) -> None:
@@ -442,26 +343,23 @@ def _stage_contacts(
     def a(field: str) -> str:
         """The first non-empty value among the aliases the export has (Phone Number empty,
         Mobile Phone Number filled)."""
-        present = [_t(norm(x)) for x in CONTACT_ALIASES[field] if norm(x) in names]
-        if not present:
-            return "CAST(NULL AS VARCHAR)"
-        return present[0] if len(present) == 1 else f"coalesce({', '.join(present)})"
+        return first_filled(names, CONTACT_ALIASES[field])
 
-    first, last = _t(c["first_name"]), _t(c["last_name"])
-    country = _t(c["country"])
+    first, last = cell(c["first_name"]), cell(c["last_name"])
+    country = cell(c["country"])
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE "{base}" AS
         WITH p AS (
-          SELECT __row, {_t(c["id"])} AS record_id, {first} AS first_name, {last} AS last_name,
+          SELECT __row, {cell(c["id"])} AS record_id, {first} AS first_name, {last} AS last_name,
             NULLIF(concat_ws(' ', {first}, {last}), '') AS name,
             {a("email")} AS email, {a("phone")} AS phone,
-            {a("company")} AS company, {_t(c["title"])} AS title,
-            {_t(c["industry"])} AS industry,
-            NULLIF(concat_ws(', ', {_t(c["city"])}, {_t(c["state"])}, {country}), '')
+            {a("company")} AS company, {cell(c["title"])} AS title,
+            {cell(c["industry"])} AS industry,
+            NULLIF(concat_ws(', ', {cell(c["city"])}, {cell(c["state"])}, {country}), '')
               AS location,
             CASE WHEN length({country}) = 2 THEN upper({country}) END AS country,
-            {_t(c["created"])} AS created_raw,
-            {_t(c["source"])} AS src, {_t(c["d1"])} AS d1, {_t(c["d2"])} AS d2
+            {cell(c["created"])} AS created_raw,
+            {cell(c["source"])} AS src, {cell(c["d1"])} AS d1, {cell(c["d2"])} AS d2
           FROM "{raw}")
         SELECT *, {_local_ts("created_raw")} AS created,
           NULLIF(concat_ws('; ',
@@ -471,7 +369,7 @@ def _stage_contacts(
             AS __why
         FROM p"""
     )
-    _with_channel(con, base, _user_cfg(con))
+    _with_channel(con, base, user_channel_config(con))
     anonymous = "(email IS NULL AND phone IS NULL AND name IS NULL)"
     hints = (
         "email AS __email, phone AS __phone, record_id AS __crm_id, 'hubspot' AS __platform, "
@@ -502,28 +400,26 @@ def _stage_contacts(
             cols = f"CASE WHEN record_id IS NULL OR {anonymous} THEN 'person_id' END"
         else:
             cols = (
-                f"NULLIF(concat_ws(', ', CASE WHEN record_id IS NULL THEN {_lit(key_col)} END, "
+                f"NULLIF(concat_ws(', ', CASE WHEN record_id IS NULL THEN {lit(key_col)} END, "
                 f"CASE WHEN {anonymous} THEN 'person_id' END), '')"
             )
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE "{base}_chk" AS SELECT *,
               NULLIF(concat_ws('; ',
-                CASE WHEN record_id IS NULL THEN {_lit(key_col + ": missing: the Record ID is empty")} END,
-                CASE WHEN {anonymous} THEN {_lit("person_id: " + _ANONYMOUS)} END), '') AS __err,
-              {cols} AS __cols
+                CASE WHEN record_id IS NULL THEN {lit(key_col + ": missing: the Record ID is empty")} END,
+                CASE WHEN {anonymous} THEN {lit("person_id: " + _ANONYMOUS)} END), '')
+                AS __bad_reason,
+              {cols} AS __bad_col
             FROM "{base}" """
         )
-        rejects = src_rejects + _rejects(con, f"{base}_chk", raw)
+        rejects = src_rejects + collect_rejects(con, f"{base}_chk", raw, max_raw=None)
         con.execute(
             f'CREATE OR REPLACE TEMP TABLE "{rel}" AS SELECT __row, {select}, {hints} '
-            f'FROM "{base}_chk" WHERE __err IS NULL ORDER BY __row'
+            f'FROM "{base}_chk" WHERE __bad_col IS NULL ORDER BY __row'
         )
-        n = _count(con, f'SELECT count(*) FROM "{rel}"')
-        staged.append(
-            StagedTable(table, rel, n + len(rejects), rejects=rejects, note=note, local_times=True)
-        )
-        con.execute(f'DROP TABLE IF EXISTS "{base}_chk"')
-    con.execute(f'DROP TABLE IF EXISTS "{base}"')
+        staged.append(staged_table(con, table, rel, rejects, [note], local_times=True))
+        drop(con, f"{base}_chk")
+    drop(con, base)
     return staged
 
 
@@ -541,29 +437,29 @@ def _stage_deals(
     base = f"{ctx.prefix}_hubspot_dbase"
     out = f"{ctx.prefix}_hubspot_deals"
     c = pick(names, DEAL_ALIASES)
-    stage, won = _t(c["stage"]), _t(c["won"])
-    first_contact = f"trim(split_part({_t(c['contact'])}, ';', 1))"
+    stage, won = cell(c["stage"]), cell(c["won"])
+    first_contact = f"trim(split_part({cell(c['contact'])}, ';', 1))"
     in_parens = "NULLIF(regexp_extract(contact, '\\(([^()]*)\\)\\s*$', 1), '')"
     before_parens = "NULLIF(trim(regexp_replace(contact, '\\s*\\([^()]*\\)\\s*$', '')), '')"
     company = (
-        f"NULLIF(trim(regexp_replace(trim(split_part({_t(c['company'])}, ';', 1)), "
+        f"NULLIF(trim(regexp_replace(trim(split_part({cell(c['company'])}, ';', 1)), "
         "'\\s*\\([^()]*\\)\\s*$', '')), '')"
     )
-    dtype = f"lower({_t(c['type'])})"
+    dtype = f"lower({cell(c['type'])})"
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE "{base}" AS
         WITH p AS (
-          SELECT __row, {_t(c["id"])} AS record_id, {stage} AS stage,
+          SELECT __row, {cell(c["id"])} AS record_id, {stage} AS stage,
             coalesce(lower({won}) IN ('true', 'yes', '1'), false)
-              OR coalesce(regexp_matches(lower({stage}), {_lit(_WON)}), false) AS is_won,
-            {_t(c["amount"])} AS amount_raw, {money_sql(_t(c["amount"]))} AS amount,
-            upper({_t(c["currency"])}) AS currency,
-            {_t(c["closed"])} AS closed_raw,
+              OR coalesce(regexp_matches(lower({stage}), {lit(_WON)}), false) AS is_won,
+            {cell(c["amount"])} AS amount_raw, {money_sql(cell(c["amount"]))} AS amount,
+            upper({cell(c["currency"])}) AS currency,
+            {cell(c["closed"])} AS closed_raw,
             CASE WHEN {dtype} LIKE '%renew%' THEN 'renewal'
                  WHEN {dtype} LIKE '%existing%' THEN 'order'
                  ELSE 'new_account' END AS type,
             {first_contact} AS contact,
-            {_t(c["source"])} AS src, {_t(c["d1"])} AS d1, {_t(c["d2"])} AS d2,
+            {cell(c["source"])} AS src, {cell(c["d1"])} AS d1, {cell(c["d2"])} AS d2,
             {company} AS company
           FROM "{raw}")
         SELECT *, {_local_ts("closed_raw")} AS closed,
@@ -576,19 +472,19 @@ def _stage_deals(
                THEN contact END AS name
         FROM p"""
     )
-    _with_channel(con, base, _user_cfg(con))
+    _with_channel(con, base, user_channel_config(con))
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE "{base}" AS SELECT *,
           CASE WHEN is_won THEN NULLIF(concat_ws('; ',
             CASE WHEN record_id IS NULL THEN 'outcome_id: missing: the Record ID is empty' END,
             CASE WHEN amount < 0 THEN 'value: negative Amount ''' || amount_raw || '''' END),
-            '') END AS __err,
+            '') END AS __bad_reason,
           CASE WHEN is_won THEN NULLIF(concat_ws(', ',
             CASE WHEN record_id IS NULL THEN 'outcome_id' END,
-            CASE WHEN amount < 0 THEN 'value' END), '') END AS __cols
+            CASE WHEN amount < 0 THEN 'value' END), '') END AS __bad_col
         FROM "{base}" """
     )
-    rejects = src_rejects + _rejects(con, base, raw)
+    rejects = src_rejects + collect_rejects(con, base, raw, max_raw=None)
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE "{out}" AS
         SELECT __row, 'hubspot:deal:' || record_id AS outcome_id, closed AS ts, type,
@@ -596,25 +492,15 @@ def _stage_deals(
           record_id AS order_ref,
           email AS __email, crm_id AS __crm_id, 'hubspot' AS __platform, name AS __name,
           company AS __company
-        FROM "{base}" WHERE is_won AND __err IS NULL ORDER BY __row"""
+        FROM "{base}" WHERE is_won AND __bad_col IS NULL ORDER BY __row"""
     )
-    n = _count(con, f'SELECT count(*) FROM "{out}"')
-    row = con.execute(
-        f"""SELECT count(*) FILTER (WHERE NOT is_won),
-                   string_agg(DISTINCT CASE WHEN NOT is_won THEN coalesce(stage, 'no stage') END,
-                              ', ' ORDER BY CASE WHEN NOT is_won
-                                            THEN coalesce(stage, 'no stage') END)
-            FROM "{base}" """
-    ).fetchone()
-    open_deals, stages = (int(row[0]), row[1]) if row else (0, "")
+    n, open_deals, stages = left_out(con, base, "is_won", "coalesce(stage, 'no stage')")
     parts = [note] if note else []
     parts.append(f"{n} closed-won deals")
     if open_deals:
         parts.append(f"{open_deals} open or lost deals are not outcomes ({stages})")
-    con.execute(f'DROP TABLE IF EXISTS "{base}"')
-    return StagedTable(
-        "outcomes", out, n + len(rejects), rejects=rejects, note="; ".join(parts), local_times=True
-    )
+    drop(con, base)
+    return staged_table(con, "outcomes", out, rejects, parts, local_times=True)
 
 
 register(HubSpotSource())

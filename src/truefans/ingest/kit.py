@@ -21,25 +21,24 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import UnusableFile
-from .common import Header, read_head, stage_csv
-from .ga4 import (
+from .common import (
     Check,
-    StagedColumns,
-    bad_columns_sql,
+    CheckedCsv,
+    Header,
     blank_sql,
-    collect_rejects,
-    count,
-    drop,
+    email_checks,
     header_at,
-    iso_sql,
     lit,
-    qcol,
+    nz,
+    quiet_detect,
+    read_head,
     show_sql,
+    staged_table,
+    time_text_sql,
     utc_sql,
 )
 from .registry import Detection, StageContext, StagedTable, register
 
-_EMAIL_RX = r"^[^@\s,;<>]+@[^@\s,;<>]+\.[A-Za-z]{2,}$"
 _EMAIL = ("email_address", "email address", "email")
 _FIRST = ("first_name", "first name")
 _LAST = ("last_name", "last name", "lastname", "surname")
@@ -60,10 +59,6 @@ _STATES_OUT = (
 )
 
 
-def _first(cols: list[str], aliases: tuple[str, ...]) -> str | None:
-    return next((a for a in aliases if a in cols), None)
-
-
 def _is_kit(cols: list[str]) -> bool:
     have = set(cols)
     created = any(c in have for c in _CREATED)
@@ -80,19 +75,17 @@ class KitSource:
         "email_address with created_at and first_name / state / tags (Kit's snake_case export)"
     )
 
+    @quiet_detect
     def detect(self, path: Path, head: bytes) -> Detection | None:
-        try:
-            header = header_at(head, _is_kit)
-            if header is None:
-                return None
-            snake = "email_address" in header.normed and "first_name" in header.normed
-            return Detection(
-                self.name,
-                0.93 if snake else 0.88,
-                "Kit subscriber export columns (email_address, created_at, state, tags)",
-            )
-        except Exception:
+        header = header_at(head, _is_kit)
+        if header is None:
             return None
+        snake = "email_address" in header.normed and "first_name" in header.normed
+        return Detection(
+            self.name,
+            0.93 if snake else 0.88,
+            "Kit subscriber export columns (email_address, created_at, state, tags)",
+        )
 
     def stage(self, ctx: StageContext) -> list[StagedTable]:
         header: Header | None = header_at(read_head(ctx.path), _is_kit)
@@ -103,30 +96,18 @@ class KitSource:
                 "state or tags",
             )
         con = ctx.con
-        raw = f"{ctx.prefix}_kit_raw"
-        _n, csv_rejects, read_note = stage_csv(ctx, header, raw)
-        c = StagedColumns(ctx, header, raw)
-        email_a = c.first(_EMAIL)
-        assert email_a is not None
-        email = c(email_a)
+        t = CheckedCsv(ctx, header, "kit")
+        c = t.columns
+        email_a, email = c.required(_EMAIL)
         state_a = c.first(_STATE)
         state = c(state_a)
-        created_a = c.first(_CREATED)
-        assert created_a is not None
-        created = c(created_a)
+        _, created = c.required(_CREATED)
         ended = c(c.first(_ENDED))
         created_t, ended_t = utc_sql(created), utc_sql(ended)
         st = f"lower(trim(coalesce({state}, '')))"
         known = ", ".join(lit(s) for s in (*_STATES_IN, *_STATES_OUT))
         out_states = ", ".join(lit(s) for s in _STATES_OUT)
-        checks = [
-            Check(c.label(email_a), blank_sql(email), "'missing (required)'"),
-            Check(
-                c.label(email_a),
-                f"NOT regexp_matches(trim({email}), {lit(_EMAIL_RX)})",
-                f"'not an email address: ' || {show_sql(email)}",
-            ),
-        ]
+        checks = email_checks(c.label(email_a), email)
         if state_a:
             checks.append(
                 Check(
@@ -137,58 +118,36 @@ class KitSource:
                 )
             )
         gone = f"({st} IN ({out_states}) OR NOT {blank_sql(ended)})"
-        followed = (
-            f"CASE WHEN NOT {blank_sql(created)} AND {created_t} IS NULL THEN {created} "
-            f"ELSE {iso_sql(created_t)} END"
+        followed = time_text_sql([(created, created_t)], created_t)
+        unfollowed = time_text_sql(
+            [(ended, ended_t)], f"coalesce({ended_t}, {created_t})", when=gone
         )
-        unfollowed = (
-            f"CASE WHEN NOT {blank_sql(ended)} AND {ended_t} IS NULL THEN {ended} "
-            f"WHEN {gone} THEN {iso_sql(f'coalesce({ended_t}, {created_t})')} END"
+        rejects = t.parse(
+            [
+                "'newsletter' AS channel_id",
+                f"{followed} AS followed_at",
+                f"{unfollowed} AS unfollowed_at",
+                f"{gone} AND {blank_sql(ended)} AS __gone_no_date",
+                f"{nz(email)} AS __email",
+                f"{nz(c(c.first(_FIRST)))} AS __first_name",
+                f"{nz(c(c.first(_LAST)))} AS __last_name",
+                f"{nz(c(c.first(_COMPANY)))} AS __company",
+                f"{nz(c(c.first(_LOCATION)))} AS __location",
+            ],
+            checks,
         )
-        parsed = f"{ctx.prefix}_kit_p"
-        con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE {qcol(parsed)} AS
-            SELECT r.__row, 'newsletter' AS channel_id,
-                   {followed} AS followed_at, {unfollowed} AS unfollowed_at,
-                   {gone} AND {blank_sql(ended)} AS __gone_no_date,
-                   NULLIF(trim({email}), '') AS __email,
-                   NULLIF(trim({c(c.first(_FIRST))}), '') AS __first_name,
-                   NULLIF(trim({c(c.first(_LAST))}), '') AS __last_name,
-                   NULLIF(trim({c(c.first(_COMPANY))}), '') AS __company,
-                   NULLIF(trim({c(c.first(_LOCATION))}), '') AS __location,
-                   {bad_columns_sql(checks)}
-            FROM {qcol(raw)} r"""
-        )
-        rejects = csv_rejects + collect_rejects(con, parsed, raw, c.labels)
-        audience = f"{ctx.prefix}_kit_audience"
-        con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE {qcol(audience)} AS
-            SELECT * EXCLUDE (__bad_col, __bad_reason, __gone_no_date) FROM {qcol(parsed)}
-            WHERE __bad_col IS NULL"""
-        )
-        row = con.execute(
-            f"SELECT count(*) FILTER (WHERE __gone_no_date) FROM {qcol(parsed)} "
-            "WHERE __bad_col IS NULL"
-        ).fetchone()
-        gone_n = int(row[0]) if row else 0
+        audience = t.keep("audience", "* EXCLUDE (__bad_col, __bad_reason, __gone_no_date)")
+        gone_n = t.good("__gone_no_date")
         notes = ["Kit subscribers"]
         if gone_n:
             notes.append(
                 f"{gone_n} subscriber(s) cancelled, bounced, complained or never confirmed and "
                 "the export does not say when: unfollowed_at set to their signup time"
             )
-        if read_note:
-            notes.append(read_note)
-        drop(con, raw, parsed)
+        t.drop()
         return [
-            StagedTable(
-                "audience",
-                audience,
-                count(con, audience) + len(rejects),
-                rejects=rejects,
-                note="; ".join(notes),
-                primary_identity="email",
-                local_times=False,
+            staged_table(
+                con, "audience", audience, rejects, [*notes, t.note], primary_identity="email"
             )
         ]
 

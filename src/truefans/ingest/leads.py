@@ -19,16 +19,18 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from .forms import (
-    count,
+from .common import (
+    col,
+    count_rows,
     detect_header,
+    drop,
     find_col,
     lit,
     load_table,
     nz,
     person_cols,
-    q,
     take_keyless,
+    touches_and_outcomes,
     ts_column,
 )
 from .registry import Detection, StageContext, StagedTable, register
@@ -158,34 +160,32 @@ class LeadsSource:
         rating_col = find_col(cols, RATING)
         notes = [loaded.note] if loaded.note else []
         if event_col:
-            event = nz(q(event_col))
+            event = nz(col(event_col))
         else:
             event = lit(re.sub(r"[-_.]+", " ", ctx.path.stem).strip())
             notes.append(f"no event column: the event is the file name '{ctx.path.stem}'")
         ts = ts_column(con, raw, date_col)
         if not date_col:
             notes.append("no date column: rows are rejected (add a Date column)")
-        name = nz(q(p.name))
+        name = nz(col(p.name))
         if p.first or p.last:
-            name = (
-                f"coalesce({name}, NULLIF(concat_ws(' ', {nz(q(p.first))}, {nz(q(p.last))}), ''))"
-            )
-        name_company = f"concat_ws(' ', {name}, {nz(q(p.company))})"
+            name = f"coalesce({name}, NULLIF(concat_ws(' ', {nz(col(p.first))}, {nz(col(p.last))}), ''))"
+        name_company = f"concat_ws(' ', {name}, {nz(col(p.company))})"
         who = (
-            f"coalesce(lower({nz(q(p.email))}), "
-            f"NULLIF(regexp_replace(coalesce({q(p.phone)}, ''), '[^0-9]', '', 'g'), ''), "
+            f"coalesce(lower({nz(col(p.email))}), "
+            f"NULLIF(regexp_replace(coalesce({col(p.phone)}, ''), '[^0-9]', '', 'g'), ''), "
             f"NULLIF({slug(name_company)}, ''))"
         )
         key = f"CASE WHEN {event} IS NOT NULL THEN 'leads:' || {slug(event)} || ':' || {who} END"
-        rating = rating_sql(q(rating_col)) if rating_col else "CAST(NULL AS DOUBLE)"
+        rating = rating_sql(col(rating_col)) if rating_col else "CAST(NULL AS DOUBLE)"
         base = f"{ctx.prefix}_leads_base"
         con.execute(
             f'CREATE OR REPLACE TEMP TABLE "{base}" AS SELECT __row, {key} AS __key, {ts} AS ts, '
-            f"{rating} AS __rating, {nz(q(rating_col))} AS __rating_raw, {event} AS __event, "
+            f"{rating} AS __rating, {nz(col(rating_col))} AS __rating_raw, {event} AS __event, "
             f"{p.has_hint()} AS __known, {p.hint_sql()} "
             f'FROM "{raw}"'
         )
-        con.execute(f'DROP TABLE IF EXISTS "{raw}"')
+        drop(con, raw)
         keyless = take_keyless(
             con,
             base,
@@ -210,43 +210,27 @@ class LeadsSource:
             "QUALIFY __key IS NULL OR row_number() OVER "
             "(PARTITION BY __key ORDER BY TRY_CAST(ts AS TIMESTAMP) NULLS LAST, __row) = 1"
         )
-        repeats = count(con, base) - count(con, out_rel)
+        repeats = count_rows(con, base) - count_rows(con, out_rel)
         if repeats:
             notes.append(
                 f"{repeats} repeat scan(s) of someone already scanned at the same event: "
                 "one lead each, every scan a booth visit"
             )
-        unrated = count(con, base, "__rating_raw IS NOT NULL AND __rating IS NULL")
+        unrated = count_rows(con, base, "__rating_raw IS NOT NULL AND __rating IS NULL")
         if unrated:
             notes.append(
                 f"{unrated} rating(s) not read as a number (use 1-5, hot/warm/cold or A/B/C)"
             )
-        unknown = count(con, base, "NOT __known")
+        unknown = count_rows(con, base, "NOT __known")
         if unknown:
             notes.append(
                 f"{unknown} lead(s) without email or phone: kept as leads, no booth visit "
                 "(identity needs an email or a phone)"
             )
-        con.execute(f'DROP TABLE IF EXISTS "{base}"')
-        note = "; ".join(notes)
-        return [
-            StagedTable(
-                "touchpoints",
-                touch_rel,
-                count(con, touch_rel) + len(keyless),
-                rejects=keyless,
-                note=note,
-                local_times=True,
-            ),
-            StagedTable(
-                "outcomes",
-                out_rel,
-                count(con, out_rel) + len(loaded.rejects) + len(keyless),
-                rejects=loaded.rejects + keyless,
-                note=note,
-                local_times=True,
-            ),
-        ]
+        drop(con, base)
+        return touches_and_outcomes(
+            con, loaded, touch_rel, out_rel, keyless, "; ".join(notes), local_times=True
+        )
 
 
 register(LeadsSource())

@@ -26,24 +26,26 @@ a number; bad subscribe/unsubscribe times are left to the loader, which names ``
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
-from ..errors import UnusableFile
-from .common import Header, read_head, stage_csv, ts_sql
-from .ga4 import (
+from .common import (
     Check,
-    StagedColumns,
-    bad_columns_sql,
+    CheckedCsv,
+    Header,
     blank_sql,
-    collect_rejects,
-    count,
-    drop,
+    email_checks,
     header_at,
-    lit,
+    iso_sql,
     number_checks,
     number_sql,
-    qcol,
+    nz,
+    quiet_detect,
     show_sql,
+    stage_first,
+    staged_table,
+    time_text_sql,
+    ts_sql,
     unpivot_metrics,
 )
 from .registry import Detection, StageContext, StagedTable, register
@@ -57,7 +59,6 @@ _PHONE = ("phone number", "phone", "mobile", "mobile phone", "telephone", "tél�
 _ADDRESS = ("address", "adresse", "dirección", "mailing address")
 _COMPANY = ("company", "company name", "organization", "organisation", "firma", "entreprise")
 _TIMES = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%Y-%m-%d")
-_EMAIL_RX = r"^[^@\s,;<>]+@[^@\s,;<>]+\.[A-Za-z]{2,}$"
 
 #: campaign report column → metric (first alias present wins); normed header names
 _CAMPAIGN_METRICS: dict[str, tuple[str, ...]] = {
@@ -103,10 +104,6 @@ def _is_campaigns(cols: list[str]) -> bool:
     )
 
 
-def _first(cols: list[str], aliases: tuple[str, ...]) -> str | None:
-    return next((a for a in aliases if a in cols), None)
-
-
 def _member_kind(path: Path, cols: list[str]) -> str:
     if "unsub_time" in cols:
         return "unsubscribed"
@@ -131,50 +128,40 @@ class MailchimpSource:
         "campaigns: Title, Subject, Send Date and open/recipient counts"
     )
 
+    @quiet_detect
     def detect(self, path: Path, head: bytes) -> Detection | None:
-        try:
-            if header_at(head, _is_members) is not None:
-                return Detection(
-                    self.name, 0.97, "Mailchimp member columns (MEMBER_RATING ... EUID)"
-                )
-            if header_at(head, _is_campaigns) is not None:
-                return Detection(self.name, 0.95, "Mailchimp campaign report columns")
-            return None
-        except Exception:
-            return None
+        if header_at(head, _is_members) is not None:
+            return Detection(self.name, 0.97, "Mailchimp member columns (MEMBER_RATING ... EUID)")
+        if header_at(head, _is_campaigns) is not None:
+            return Detection(self.name, 0.95, "Mailchimp campaign report columns")
+        return None
 
     def stage(self, ctx: StageContext) -> list[StagedTable]:
-        head = read_head(ctx.path)
-        header = header_at(head, _is_members)
-        if header is not None:
-            return [self._stage_members(ctx, header)]
-        header = header_at(head, _is_campaigns)
-        if header is not None:
-            return self._stage_campaigns(ctx, header)
-        raise UnusableFile(
-            str(ctx.path),
+        return stage_first(
+            ctx,
+            [
+                (partial(header_at, is_header=_is_members), self._stage_members),
+                (partial(header_at, is_header=_is_campaigns), self._stage_campaigns),
+            ],
             "not a Mailchimp export: expected an audience export (Email Address ... MEMBER_RATING, "
             "OPTIN_TIME, CONFIRM_TIME, LAST_CHANGED, LEID, EUID) or a campaigns report "
             "(Title, Subject, Send Date, Unique Opens ...)",
         )
 
     # -- audience ------------------------------------------------------------------------------
-    def _stage_members(self, ctx: StageContext, header: Header) -> StagedTable:
+    def _stage_members(self, ctx: StageContext, header: Header) -> list[StagedTable]:
         con = ctx.con
-        raw = f"{ctx.prefix}_mc_raw"
-        _n, csv_rejects, note = stage_csv(ctx, header, raw)
-        c = StagedColumns(ctx, header, raw)
-        normed, lab, labels, _by_norm = c.normed, c.label, c.labels, c.by_norm
+        members = CheckedCsv(ctx, header, "mc")
+        c = members.columns
+        lab = c.label
 
-        email_a = _first(normed, _EMAIL)
-        assert email_a is not None
-        email = c(email_a)
-        first = c(_first(normed, _FIRST))
-        last = c(_first(normed, _LAST))
-        phone = c(_first(normed, _PHONE))
-        address = c(_first(normed, _ADDRESS))
-        company = c(_first(normed, _COMPANY))
-        kind = _member_kind(ctx.path, normed)
+        email_a, email = c.required(_EMAIL)
+        first = c(c.first(_FIRST))
+        last = c(c.first(_LAST))
+        phone = c(c.first(_PHONE))
+        address = c(c.first(_ADDRESS))
+        company = c(c.first(_COMPANY))
+        kind = _member_kind(ctx.path, c.normed)
 
         def t(alias: str) -> tuple[str, str]:
             x = c(alias)
@@ -188,24 +175,15 @@ class MailchimpSource:
         rating = c("member_rating")
 
         # a bad time is staged raw so that the loader names the column and shows the value
-        followed = (
-            f"CASE WHEN NOT {blank_sql(confirm)} AND {confirm_t} IS NULL THEN {confirm} "
-            f"WHEN NOT {blank_sql(optin)} AND {optin_t} IS NULL THEN {optin} "
-            f"ELSE strftime(coalesce({confirm_t}, {optin_t}), '%Y-%m-%dT%H:%M:%S') END"
+        followed = time_text_sql(
+            [(confirm, confirm_t), (optin, optin_t)], f"coalesce({confirm_t}, {optin_t})"
         )
-        unfollowed = (
-            f"CASE WHEN NOT {blank_sql(unsub)} AND {unsub_t} IS NULL THEN {unsub} "
-            f"WHEN NOT {blank_sql(clean)} AND {clean_t} IS NULL THEN {clean} "
-            f"ELSE strftime(coalesce({unsub_t}, {clean_t}), '%Y-%m-%dT%H:%M:%S') END"
+        unfollowed = time_text_sql(
+            [(unsub, unsub_t), (clean, clean_t)], f"coalesce({unsub_t}, {clean_t})"
         )
         rating_n = number_sql(rating)
         checks = [
-            Check(lab(email_a), f"{blank_sql(email)}", "'missing (required)'"),
-            Check(
-                lab(email_a),
-                f"NOT regexp_matches(trim({email}), {lit(_EMAIL_RX)})",
-                f"'not an email address: ' || {show_sql(email)}",
-            ),
+            *email_checks(lab(email_a), email),
             Check(
                 lab("member_rating"),
                 f"NOT {blank_sql(rating)} AND ({rating_n} IS NULL OR {rating_n} NOT IN (1, 2, 3, 4, 5))",
@@ -217,63 +195,47 @@ class MailchimpSource:
                 f"'not a date-time: ' || {show_sql(changed)}",
             ),
         ]
-        parsed = f"{ctx.prefix}_mc_p"
         location = f"NULLIF(regexp_replace(trim({address}), '\\s{{2,}}', ', ', 'g'), '')"
-        con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE {qcol(parsed)} AS
-            SELECT r.__row, 'newsletter' AS channel_id,
-                   {followed} AS followed_at, {unfollowed} AS unfollowed_at,
-                   NULLIF(trim({email}), '') AS __email,
-                   NULLIF(trim({first}), '') AS __first_name,
-                   NULLIF(trim({last}), '') AS __last_name,
-                   NULLIF(trim({phone}), '') AS __phone,
-                   NULLIF(upper(trim({c("cc")})), '') AS __country,
-                   {location} AS __location,
-                   NULLIF(trim({company}), '') AS __company,
-                   {bad_columns_sql(checks)}
-            FROM {qcol(raw)} r"""
+        rejects = members.parse(
+            [
+                "'newsletter' AS channel_id",
+                f"{followed} AS followed_at",
+                f"{unfollowed} AS unfollowed_at",
+                f"{nz(email)} AS __email",
+                f"{nz(first)} AS __first_name",
+                f"{nz(last)} AS __last_name",
+                f"{nz(phone)} AS __phone",
+                f"NULLIF(upper(trim({c('cc')})), '') AS __country",
+                f"{location} AS __location",
+                f"{nz(company)} AS __company",
+            ],
+            checks,
         )
-        rejects = csv_rejects + collect_rejects(con, parsed, raw, labels)
-        staged = f"{ctx.prefix}_mc_audience"
-        con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE {qcol(staged)} AS
-            SELECT * EXCLUDE (__bad_col, __bad_reason) FROM {qcol(parsed)}
-            WHERE __bad_col IS NULL"""
-        )
-        drop(con, raw, parsed)
-        return StagedTable(
-            "audience",
-            staged,
-            count(con, staged) + len(rejects),
-            rejects=rejects,
-            note="; ".join(x for x in (f"Mailchimp {kind} members", note) if x),
-            primary_identity="email",
-            local_times=False,
-        )
+        staged = members.keep("audience", "* EXCLUDE (__bad_col, __bad_reason)")
+        members.drop()
+        notes = [f"Mailchimp {kind} members", members.note]
+        return [staged_table(con, "audience", staged, rejects, notes, primary_identity="email")]
 
     # -- campaigns -----------------------------------------------------------------------------
     def _stage_campaigns(self, ctx: StageContext, header: Header) -> list[StagedTable]:
         con = ctx.con
-        raw = f"{ctx.prefix}_mcc_raw"
-        _n, csv_rejects, note = stage_csv(ctx, header, raw)
-        c = StagedColumns(ctx, header, raw)
-        normed, lab, labels, by_norm = c.normed, c.label, c.labels, c.by_norm
+        campaigns = CheckedCsv(ctx, header, "mcc")
+        c = campaigns.columns
+        lab = c.label
 
         title, subject, send = c("title"), c("subject"), c("send date")
-        uid = c(_first(normed, ("unique id", "campaign id", "id")))
+        uid = c(c.first(("unique id", "campaign id", "id")))
         send_t = ts_sql(send, _CAMPAIGN_TIMES)
         key = (
-            f"coalesce(NULLIF(trim({uid}), ''), "
-            f"trim(coalesce({title}, '')) || '|' || trim(coalesce({send}, '')))"
+            f"coalesce({nz(uid)}, trim(coalesce({title}, '')) || '|' || trim(coalesce({send}, '')))"
         )
         parts = [
             f"'mailchimp:campaign:' || {key} AS content_id",
             "'newsletter' AS channel_id",
             "'newsletter' AS format",
-            f"NULLIF(trim({title}), '') AS title",
-            f"NULLIF(trim({subject}), '') AS text",
-            f"CASE WHEN {send_t} IS NULL THEN {send} "
-            f"ELSE strftime({send_t}, '%Y-%m-%dT%H:%M:%S') END AS published_at",
+            f"{nz(title)} AS title",
+            f"{nz(subject)} AS text",
+            f"CASE WHEN {send_t} IS NULL THEN {send} ELSE {iso_sql(send_t)} END AS published_at",
             f"CAST({send_t} AS DATE) AS __day",
             f"{send} AS __raw_send",
             f"{title} AS __raw_title",
@@ -294,7 +256,7 @@ class MailchimpSource:
         metric_cols: list[tuple[str, str]] = []
         taken: set[str] = set()
         for i, (metric, aliases) in enumerate(_CAMPAIGN_METRICS.items()):
-            a = next((x for x in aliases if x in by_norm and x not in taken), None)
+            a = next((x for x in aliases if x in c.by_norm and x not in taken), None)
             if a is None:
                 continue
             taken.add(a)
@@ -303,23 +265,14 @@ class MailchimpSource:
             parts.append(f"{number_sql(x)} AS __m{i}")
             metric_cols.append((metric, f"__m{i}"))
             checks.extend(number_checks(lab(a), f"__raw_m{i}", f"__m{i}"))
-        parsed = f"{ctx.prefix}_mcc_p"
-        con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE {qcol(parsed)} AS
-            SELECT *, {bad_columns_sql(checks)} FROM (
-              SELECT r.__row, {", ".join(parts)} FROM {qcol(raw)} r)"""
+        rejects = campaigns.parse(parts, checks, checks_on_items=True)
+        contents = campaigns.keep(
+            "contents", "__row, content_id, channel_id, format, title, text, published_at"
         )
-        rejects = csv_rejects + collect_rejects(con, parsed, raw, labels)
-        contents = f"{ctx.prefix}_mcc_contents"
-        con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE {qcol(contents)} AS
-            SELECT __row, content_id, channel_id, format, title, text, published_at
-            FROM {qcol(parsed)} WHERE __bad_col IS NULL"""
-        )
-        metrics = f"{ctx.prefix}_mcc_metrics"
-        n_metrics = unpivot_metrics(
+        metrics = f"{campaigns.stem}_metrics"
+        unpivot_metrics(
             con,
-            parsed,
+            campaigns.parsed,
             metrics,
             metric_cols,
             channel="channel_id",
@@ -327,21 +280,18 @@ class MailchimpSource:
             day="__day",
             where="__bad_col IS NULL AND __day IS NOT NULL",
         )
-        drop(con, raw, parsed)
+        campaigns.drop()
         return [
-            StagedTable(
+            staged_table(
+                con,
                 "contents",
                 contents,
-                count(con, contents) + len(rejects),
-                rejects=rejects,
-                note="; ".join(x for x in ("Mailchimp campaigns", note) if x),
+                rejects,
+                ["Mailchimp campaigns", campaigns.note],
                 local_times=True,
             ),
-            StagedTable(
-                "metrics",
-                metrics,
-                n_metrics,
-                note="Mailchimp campaign metrics, dated at the send day",
+            staged_table(
+                con, "metrics", metrics, notes=["Mailchimp campaign metrics, dated at the send day"]
             ),
         ]
 

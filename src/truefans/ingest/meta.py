@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,16 +43,32 @@ import duckdb
 from ..errors import UnusableFile
 from .common import (
     Header,
+    Reject,
+    col,
+    count_rows,
     decode,
+    drop,
+    export_names,
     find_header,
     fix_mojibake,
+    lit,
+    metric_cells_sql,
     norm,
+    number_text_sql,
+    nz,
+    only_table,
+    pick_columns,
+    quiet_detect,
+    raw_columns,
+    read_head,
     register_rows,
     stage_csv,
+    stage_metric_rows,
+    staged_table,
+    ts_sql,
+    ts_text_sql,
 )
 from .registry import Detection, StageContext, StagedTable, register
-
-# -- helpers shared with the YouTube source -------------------------------------------------------
 
 #: publish-time layouts seen in Meta exports (US month first); ISO 8601 is always tried too
 META_TIME_FORMATS = (
@@ -66,181 +82,6 @@ META_TIME_FORMATS = (
     "%d.%m.%Y %H:%M",
     "%d.%m.%Y",
 )
-_OFFSET_RX = r"\d:\d\d(:\d\d(\.\d+)?)?\s*(Z|[+-]\d\d:?\d\d)$"
-
-
-def q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def lit(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def blank(x: str) -> str:
-    """SQL: the trimmed text, NULL when empty."""
-    return f"NULLIF(trim({x}), '')"
-
-
-def parsed_ts_sql(x: str, formats: Sequence[str]) -> str:
-    """SQL: a naive TIMESTAMP from the first matching format or ISO 8601 (wall time kept when the
-    value carries an offset); NULL when nothing matches."""
-    tries = [f"try_strptime(trim({x}), {lit(f)})" for f in formats]
-    tries.append(f"TRY_CAST(trim({x}) AS TIMESTAMP)")
-    return "CAST(coalesce(" + ", ".join(tries) + ") AS TIMESTAMP)"
-
-
-def ts_text_sql(x: str, formats: Sequence[str]) -> str:
-    """SQL: ISO text for the loader. Values with a UTC offset pass as they are (the loader applies
-    the offset); others are normalised; unreadable ones stay raw so the loader's reject shows them."""
-    iso = f"strftime({parsed_ts_sql(x, formats)}, '%Y-%m-%dT%H:%M:%S')"
-    return (
-        f"(CASE WHEN {blank(x)} IS NULL THEN NULL "
-        f"WHEN regexp_matches(trim({x}), {lit(_OFFSET_RX)}) "
-        f"AND TRY_CAST(trim({x}) AS TIMESTAMPTZ) IS NOT NULL THEN trim({x}) "
-        f"ELSE coalesce({iso}, trim({x})) END)"
-    )
-
-
-def number_text_sql(x: str) -> str:
-    """SQL: '12,400' / '6.04%' / '1 234' → '12400' / '6.04' / '1234'; raw text if not a number."""
-    clean = f"regexp_replace(trim({x}), '[,\\s\u00a0\u202f%]', '', 'g')"
-    return f"(CASE WHEN TRY_CAST({clean} AS DOUBLE) IS NOT NULL THEN {clean} ELSE trim({x}) END)"
-
-
-def duration_text_sql(x: str) -> str:
-    """SQL: 'H:MM:SS' / 'M:SS' → seconds as text; plain numbers as they are; raw text otherwise."""
-    parts = f"string_split(trim({x}), ':')"
-    secs = (
-        f"list_reduce(list_transform({parts}, lambda p: TRY_CAST(p AS DOUBLE)), "
-        "lambda a, b: a * 60 + b)"
-    )
-    return (
-        f"(CASE WHEN regexp_matches(trim({x}), '^\\d+(:\\d{{1,2}}){{1,2}}(\\.\\d+)?$') "
-        f"THEN CAST({secs} AS VARCHAR) ELSE {number_text_sql(x)} END)"
-    )
-
-
-def pick_columns(
-    available: Iterable[str], aliases: Mapping[str, Sequence[str]], used: set[str] | None = None
-) -> dict[str, str]:
-    """Like :func:`~truefans.ingest.common.pick` but each export column is used once, in the
-    order of ``aliases`` (so ``Lifetime Total Likes`` is followers only when no followers column
-    exists). Returns only the wanted names found."""
-    have = {norm(a): a for a in available}
-    used = set() if used is None else used
-    out: dict[str, str] = {}
-    for want, alts in aliases.items():
-        for a in alts:
-            n = norm(a)
-            if n in have and have[n] not in used:
-                out[want] = have[n]
-                used.add(have[n])
-                break
-    return out
-
-
-def stage_metric_rows(
-    con: duckdb.DuckDBPyConnection,
-    rel: str,
-    base_sql: str,
-    metrics: Mapping[str, str],
-    *,
-    export_names: Mapping[str, str],
-    date_column: str = "date",
-    may_be_negative: Iterable[str] = (),
-) -> tuple[int, list[tuple[int, str, str, str]]]:
-    """Unpivot ``base_sql`` into ``rel``: one row per (file row, metric) with a value.
-
-    ``base_sql`` selects ``__row, channel_id, content_id, date, __suffix`` (appended to the
-    metric's name: ``''`` or ``'_daily'``) and one raw text column per metric, named after it.
-    ``metrics`` maps metric → SQL of its text value (``__v__`` stands for the raw cell). Blank
-    cells are skipped (suppressed, not zero). Cells that are not numbers, negative counts and
-    unreadable dates are taken out here as rejects naming the export's column, because one file
-    row gives several staged rows (the loader reports a row once per staged row). Returns
-    (rows, rejects).
-    """
-    if not metrics:
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {q(rel)} (__row BIGINT, channel_id VARCHAR, "
-            "content_id VARCHAR, date VARCHAR, metric VARCHAR, value VARCHAR)"
-        )
-        return 0, []
-    on = ", ".join(q(m) for m in metrics)
-    value = "CASE metric " + " ".join(
-        f"WHEN {lit(m)} THEN {sql.replace('__v__', 'raw')}" for m, sql in metrics.items()
-    )
-    value += " END"
-    column = "CASE metric " + " ".join(
-        f"WHEN {lit(m)} THEN {lit(export_names.get(m, m))}" for m in metrics
-    )
-    column += " END"
-    allowed = ", ".join(lit(m) for m in may_be_negative) or "NULL"
-    quote = "''''"
-    reason = (
-        "CASE WHEN TRY_CAST(value AS DOUBLE) IS NULL "
-        f"THEN __col || ': not a number: ' || {quote} || left(value, 60) || {quote} "
-        f"WHEN TRY_CAST(value AS DOUBLE) < 0 AND __base NOT IN ({allowed}) "
-        f"THEN __col || ': a count cannot be negative: ' || {quote} || value || {quote} "
-        "WHEN TRY_CAST(date AS DATE) IS NULL "
-        f"THEN {lit(date_column + ': not a date: ')} || {quote} || coalesce(left(date, 60), '') "
-        f"|| {quote} END"
-    )
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE {q(rel)} AS
-        SELECT *, {reason} AS __reason FROM (
-          SELECT __row, channel_id, content_id, date, metric || coalesce(__suffix, '') AS metric,
-                 metric AS __base, {value} AS value, {column} AS __col
-          FROM (UNPIVOT ({base_sql}) ON {on} INTO NAME metric VALUE raw)
-          WHERE NULLIF(trim(raw), '') IS NOT NULL)
-        ORDER BY __row, metric"""
-    )
-    bad = con.execute(
-        f"SELECT __row, __reason, __base, __col, value, date FROM {q(rel)} "
-        "WHERE __reason IS NOT NULL ORDER BY __row, __col"
-    ).fetchall()
-    rejects = [
-        (
-            int(r),
-            "date" if why.startswith(date_column + ": not a date") else "value",
-            why,
-            json.dumps({"metric": m, "column": col, "value": v, "date": d}),
-        )
-        for r, why, m, col, v, d in bad
-    ]
-    if bad:
-        con.execute(f"DELETE FROM {q(rel)} WHERE __reason IS NOT NULL")
-    for extra in ("__reason", "__base", "__col"):
-        con.execute(f"ALTER TABLE {q(rel)} DROP COLUMN {extra}")
-    return count_rows(con, rel) + len(rejects), rejects
-
-
-def export_names(header: Header, staged: Sequence[str]) -> dict[str, str]:
-    """Staged (normalised) column name → the column's name as the export writes it."""
-    cols = [c.replace("\ufeff", "").strip() for c in header.columns]
-    return dict(zip(staged, cols, strict=False))
-
-
-def count_rows(con: duckdb.DuckDBPyConnection, rel: str) -> int:
-    row = con.execute(f"SELECT count(*) FROM {q(rel)}").fetchone()
-    return int(row[0]) if row else 0
-
-
-def only_table(ctx: StageContext, staged: list[StagedTable]) -> list[StagedTable]:
-    """Honour ``--table``: keep only the staged table asked for (drop the others' temp tables)."""
-    if not ctx.table:
-        return staged
-    keep = [s for s in staged if s.table == ctx.table]
-    for s in staged:
-        if s not in keep:
-            ctx.con.execute(f"DROP TABLE IF EXISTS {q(s.relation)}")
-    if not keep:
-        raise UnusableFile(
-            str(ctx.path),
-            f"this file gives {', '.join(s.table for s in staged)}, not {ctx.table}",
-        )
-    return keep
-
 
 # -- Meta column aliases --------------------------------------------------------------------------
 
@@ -416,13 +257,8 @@ class MetaSource:
     )
 
     # -- detection ------------------------------------------------------------------------------
+    @quiet_detect
     def detect(self, path: Path, head: bytes) -> Detection | None:
-        try:
-            return self._detect(path, head)
-        except Exception:
-            return None
-
-    def _detect(self, path: Path, head: bytes) -> Detection | None:
         suffix = path.suffix.lower()
         if suffix in (".json", ".html", ".htm"):
             return self._detect_dyi(path, head)
@@ -482,8 +318,7 @@ class MetaSource:
             )
         if suffix == ".json":
             return only_table(ctx, [self._stage_dyi(ctx)])
-        with path.open("rb") as fh:
-            head = fh.read(65536)
+        head = read_head(path)
         h = _post_header(head)
         if h is not None:
             return only_table(ctx, self._stage_posts(ctx, h))
@@ -503,22 +338,21 @@ class MetaSource:
         con, p = ctx.con, ctx.prefix
         raw = f"{p}_meta_raw"
         _, rejects, note = stage_csv(ctx, header, raw)
-        staged_names = [r[0] for r in con.execute(f"DESCRIBE {q(raw)}").fetchall()]
-        names = [c for c in staged_names if c != "__row"]
+        names = raw_columns(con, raw)
         c = pick_columns(names, _POST_COLUMNS)
         m = pick_columns(names, _POST_METRICS, used=set(c.values()))
         shown = export_names(header, names)
         platform = _platform_of(ctx.path, set(names))
-        key = blank(q(c["post_id"]))
+        key = nz(col(c["post_id"]))
         dropped = _drop_description_row(con, raw, key, [m[k] for k in m])
-        pub = q(c["published"])
-        ptype = f"lower(trim({q(c['post_type'])}))" if "post_type" in c else "NULL"
+        pub = col(c["published"])
+        ptype = f"lower(trim({col(c['post_type'])}))" if "post_type" in c else "NULL"
         channel = (
             f"(CASE WHEN {ptype} LIKE 'ig %' OR {ptype} LIKE 'instagram%' THEN 'instagram' "
             f"ELSE {lit(platform)} END)"
         )
-        text = blank(q(c["text"])) if "text" in c else "CAST(NULL AS VARCHAR)"
-        title = blank(q(c["title"])) if "title" in c else "CAST(NULL AS VARCHAR)"
+        text = nz(col(c["text"])) if "text" in c else "CAST(NULL AS VARCHAR)"
+        title = nz(col(c["title"])) if "title" in c else "CAST(NULL AS VARCHAR)"
         first_line = f"NULLIF(trim(left(split_part({text}, chr(10), 1), 120)), '')"
         fmt = (
             f"(CASE WHEN {ptype} IS NULL OR {ptype} = '' THEN 'post' "
@@ -535,60 +369,53 @@ class MetaSource:
             f"NULLIF(array_to_string(list_sort(list_distinct(regexp_extract_all(lower({text}), "
             f"'#([\\pL\\pN_]+)', 1))), ','), '')"
         )
-        pub_ts = parsed_ts_sql(pub, META_TIME_FORMATS)
+        pub_ts = ts_sql(pub, META_TIME_FORMATS)
         # the Date column says "Lifetime" (totals: dated on the publish date) or holds the day
         # of a per-day breakdown (metrics named <metric>_daily, so they never overwrite totals)
         if "date" in c:
-            d = q(c["date"])
-            lifetime = f"({blank(d)} IS NULL OR NOT regexp_matches({d}, '\\d'))"
+            d = col(c["date"])
+            lifetime = f"({nz(d)} IS NULL OR NOT regexp_matches({d}, '\\d'))"
             day = (
                 f"(CASE WHEN {lifetime} THEN strftime(CAST({pub_ts} AS DATE), '%Y-%m-%d') "
-                f"ELSE coalesce(strftime(CAST({parsed_ts_sql(d, META_TIME_FORMATS)} AS DATE), "
+                f"ELSE coalesce(strftime(CAST({ts_sql(d, META_TIME_FORMATS)} AS DATE), "
                 f"'%Y-%m-%d'), trim({d})) END)"
             )
             suffix = f"(CASE WHEN {lifetime} THEN '' ELSE '_daily' END)"
         else:
             day = f"strftime(CAST({pub_ts} AS DATE), '%Y-%m-%d')"
             suffix = "''"
+        base_rel = f"{p}_meta_base"
+        base = col(base_rel)
         con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE {q(p + "_meta_base")} AS
+            f"""CREATE OR REPLACE TEMP TABLE {base} AS
             SELECT __row, {channel} AS channel_id, {key} AS pid, {day} AS day,
                    {suffix} AS __suffix, * EXCLUDE (__row)
-            FROM {q(raw)}"""
+            FROM {col(raw)}"""
         )
-        base = q(p + "_meta_base")
         contents = f"{p}_meta_contents"
         con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE {q(contents)} AS
+            f"""CREATE OR REPLACE TEMP TABLE {col(contents)} AS
             SELECT __row,
                    CASE WHEN pid IS NOT NULL THEN channel_id || ':' || pid END AS content_id,
                    channel_id,
                    {ts_text_sql(pub, META_TIME_FORMATS)} AS published_at,
                    {fmt} AS format,
                    coalesce({title}, {first_line}) AS title,
-                   {blank(q(c["permalink"]))} AS url,
+                   {nz(col(c["permalink"]))} AS url,
                    {text} AS text,
                    {topics} AS topics
             FROM {base} ORDER BY __row"""
         )
         metrics_rel = f"{p}_meta_metrics"
-        sel = ", ".join(f"{blank(q(col))} AS {q(metric)}" for metric, col in m.items())
+        sel = metric_cells_sql(m)
         base_sql = (
             f"SELECT __row, channel_id, channel_id || ':' || pid AS content_id, day AS date, "
             f"__suffix{', ' + sel if sel else ''} FROM {base} "
             f"WHERE pid IS NOT NULL AND day IS NOT NULL AND {pub_ts} IS NOT NULL"
         )
-        mrows, mrejects = stage_metric_rows(
-            con,
-            metrics_rel,
-            base_sql,
-            {metric: number_text_sql("__v__") for metric in m},
-            export_names={k: shown.get(v, v) for k, v in m.items()},
-            date_column=shown.get(c.get("date", ""), "Date") if "date" in c else "Publish time",
-            may_be_negative=_MAY_BE_NEGATIVE,
-        )
-        con.execute(f"DROP TABLE IF EXISTS {base}")
-        con.execute(f"DROP TABLE IF EXISTS {q(raw)}")
+        date_column = shown.get(c.get("date", ""), "Date") if "date" in c else "Publish time"
+        mrejects = _stage_counts(con, metrics_rel, base_sql, m, shown, date_column)
+        drop(con, base_rel, raw)
         notes = [note] if note else []
         if dropped:
             notes.append("skipped the row of column descriptions under the header")
@@ -600,56 +427,33 @@ class MetaSource:
         if unused:
             notes.append("columns not read: " + ", ".join(shown.get(u, u) for u in unused[:12]))
         return [
-            StagedTable(
-                "contents",
-                contents,
-                count_rows(con, contents) + len(rejects),
-                rejects=rejects,
-                note="; ".join(notes),
-                local_times=True,
-            ),
-            StagedTable("metrics", metrics_rel, mrows, rejects=mrejects),
+            staged_table(con, "contents", contents, rejects, notes, local_times=True),
+            staged_table(con, "metrics", metrics_rel, mrejects),
         ]
 
     def _stage_page(self, ctx: StageContext, header: Header) -> StagedTable:
         con, p = ctx.con, ctx.prefix
         raw = f"{p}_meta_raw"
         _, rejects, note = stage_csv(ctx, header, raw)
-        names = [r[0] for r in con.execute(f"DESCRIBE {q(raw)}").fetchall() if r[0] != "__row"]
+        names = raw_columns(con, raw)
         date_col = pick_columns(names, {"date": ["Date"]})["date"]
         m = pick_columns(names, _PAGE_METRICS, used={date_col})
-        dropped = _drop_description_row(con, raw, blank(q(date_col)), list(m.values()))
+        dropped = _drop_description_row(con, raw, nz(col(date_col)), list(m.values()))
         platform = _platform_of(ctx.path, set(names))
         shown = export_names(header, names)
-        rel = f"{p}_meta_metrics"
-        sel = ", ".join(f"{blank(q(col))} AS {q(metric)}" for metric, col in m.items())
-        day = _day_text_sql(q(date_col))
-        base_sql = (
-            f"SELECT __row, {lit(platform)} AS channel_id, CAST(NULL AS VARCHAR) AS content_id, "
-            f"{day} AS date, '' AS __suffix, {sel} FROM {q(raw)}"
+        rel, mrejects = _stage_channel_metrics(
+            ctx, raw, platform, date_col, m, shown, shown.get(date_col, "Date")
         )
-        rows, mrejects = stage_metric_rows(
-            con,
-            rel,
-            base_sql,
-            {metric: number_text_sql("__v__") for metric in m},
-            export_names={k: shown.get(v, v) for k, v in m.items()},
-            date_column=shown.get(date_col, "Date"),
-            may_be_negative=_MAY_BE_NEGATIVE,
-        )
-        con.execute(f"DROP TABLE IF EXISTS {q(raw)}")
         notes = [note] if note else []
         if dropped:
             notes.append("skipped the row of column descriptions under the header")
-        return StagedTable(
-            "metrics", rel, rows + len(rejects), rejects=rejects + mrejects, note="; ".join(notes)
-        )
+        return staged_table(con, "metrics", rel, rejects + mrejects, notes)
 
     def _stage_series(self, ctx: StageContext, header: Header, title: str) -> StagedTable:
         con, p = ctx.con, ctx.prefix
         raw = f"{p}_meta_raw"
         _, rejects, note = stage_csv(ctx, header, raw)
-        names = [r[0] for r in con.execute(f"DESCRIBE {q(raw)}").fetchall() if r[0] != "__row"]
+        names = raw_columns(con, raw)
         cols = pick_columns(names, {"date": ["Date"], "value": ["Primary"]})
         t = norm(title)
         platform = "instagram" if "instagram" in t else _platform_of(ctx.path, set())
@@ -661,31 +465,22 @@ class MetaSource:
                 "a Date/Primary series without the metric's name on the line above the header; "
                 "export it again from Business Suite without editing it",
             )
-        rel = f"{p}_meta_metrics"
-        base_sql = (
-            f"SELECT __row, {lit(platform)} AS channel_id, CAST(NULL AS VARCHAR) AS content_id, "
-            f"{_day_text_sql(q(cols['date']))} AS date, '' AS __suffix, "
-            f"{blank(q(cols['value']))} AS {q(metric)} FROM {q(raw)}"
+        rel, mrejects = _stage_channel_metrics(
+            ctx,
+            raw,
+            platform,
+            cols["date"],
+            {metric: cols["value"]},
+            {cols["value"]: f"{title} (Primary)"},
+            "Date",
         )
-        rows, mrejects = stage_metric_rows(
-            con,
-            rel,
-            base_sql,
-            {metric: number_text_sql("__v__")},
-            export_names={metric: f"{title} (Primary)"},
-            date_column="Date",
-            may_be_negative=_MAY_BE_NEGATIVE,
-        )
-        con.execute(f"DROP TABLE IF EXISTS {q(raw)}")
         notes = [note] if note else []
         if metric == "followers" and not _looks_like_running_total(con, rel):
             # a "followers" chart of small day-to-day counts is the day's new followers
-            con.execute(f"UPDATE {q(rel)} SET metric = 'followers_gained'")
+            con.execute(f"UPDATE {col(rel)} SET metric = 'followers_gained'")
             metric = "followers_gained"
         notes.append(f"series '{title}' read as metric {metric} on {platform}")
-        return StagedTable(
-            "metrics", rel, rows + len(rejects), rejects=rejects + mrejects, note="; ".join(notes)
-        )
+        return staged_table(con, "metrics", rel, rejects + mrejects, notes)
 
     def _stage_dyi(self, ctx: StageContext) -> StagedTable:
         path = ctx.path
@@ -779,7 +574,7 @@ def _looks_like_running_total(con: duckdb.DuckDBPyConnection, rel: str) -> bool:
               SELECT TRY_CAST(value AS DOUBLE) AS v,
                      TRY_CAST(value AS DOUBLE) - lag(TRY_CAST(value AS DOUBLE))
                          OVER (ORDER BY date) AS d
-              FROM {q(rel)})"""
+              FROM {col(rel)})"""
     ).fetchone()
     if not row or row[0] is None:
         return False
@@ -787,9 +582,54 @@ def _looks_like_running_total(con: duckdb.DuckDBPyConnection, rel: str) -> bool:
     return bool(low > 0 and (step is None or step <= 0.2 * mid))
 
 
+def _stage_counts(
+    con: duckdb.DuckDBPyConnection,
+    rel: str,
+    base_sql: str,
+    columns: Mapping[str, str],
+    shown: Mapping[str, str],
+    date_column: str,
+) -> list[Reject]:
+    """:func:`~truefans.ingest.common.stage_metric_rows` of Meta's counts: ``columns`` maps
+    metric → staged column, ``shown`` a staged column → its name in the export. Returns the
+    rejects."""
+    _, rejects = stage_metric_rows(
+        con,
+        rel,
+        base_sql,
+        {metric: number_text_sql("__v__") for metric in columns},
+        export_names={k: shown.get(v, v) for k, v in columns.items()},
+        date_column=date_column,
+        may_be_negative=_MAY_BE_NEGATIVE,
+    )
+    return rejects
+
+
+def _stage_channel_metrics(
+    ctx: StageContext,
+    raw: str,
+    platform: str,
+    date_col: str,
+    columns: Mapping[str, str],
+    shown: Mapping[str, str],
+    date_column: str,
+) -> tuple[str, list[Reject]]:
+    """(staged table, rejects) of channel-level daily metrics (no content): ``columns`` of the
+    raw table ``raw``, which is dropped."""
+    rel = f"{ctx.prefix}_meta_metrics"
+    base_sql = (
+        f"SELECT __row, {lit(platform)} AS channel_id, CAST(NULL AS VARCHAR) AS content_id, "
+        f"{_day_text_sql(col(date_col))} AS date, '' AS __suffix, {metric_cells_sql(columns)} "
+        f"FROM {col(raw)}"
+    )
+    rejects = _stage_counts(ctx.con, rel, base_sql, columns, shown, date_column)
+    drop(ctx.con, raw)
+    return rel, rejects
+
+
 def _day_text_sql(x: str) -> str:
-    parsed = parsed_ts_sql(x, META_TIME_FORMATS)
-    return f"coalesce(strftime(CAST({parsed} AS DATE), '%Y-%m-%d'), {blank(x)})"
+    parsed = ts_sql(x, META_TIME_FORMATS)
+    return f"coalesce(strftime(CAST({parsed} AS DATE), '%Y-%m-%d'), {nz(x)})"
 
 
 def _drop_description_row(
@@ -801,14 +641,13 @@ def _drop_description_row(
     if not metric_cols:
         return False
     prose = " OR ".join(
-        f"(TRY_CAST(regexp_replace(trim({q(col)}), '[,%\\s]', '', 'g') AS DOUBLE) IS NULL "
-        f"AND length(trim({q(col)})) >= 20 AND contains(trim({q(col)}), ' '))"
-        for col in metric_cols
+        f"(TRY_CAST(regexp_replace(trim({col(c)}), '[,%\\s]', '', 'g') AS DOUBLE) IS NULL "
+        f"AND length(trim({col(c)})) >= 20 AND contains(trim({col(c)}), ' '))"
+        for c in metric_cols
     )
-    where = f"__row = (SELECT min(__row) FROM {q(raw)}) AND {key_sql} IS NULL AND ({prose})"
-    row = con.execute(f"SELECT count(*) FROM {q(raw)} WHERE {where}").fetchone()
-    if row and row[0]:
-        con.execute(f"DELETE FROM {q(raw)} WHERE {where}")
+    where = f"__row = (SELECT min(__row) FROM {col(raw)}) AND {key_sql} IS NULL AND ({prose})"
+    if count_rows(con, raw, where):
+        con.execute(f"DELETE FROM {col(raw)} WHERE {where}")
         return True
     return False
 

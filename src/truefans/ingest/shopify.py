@@ -30,14 +30,29 @@ email tool's own list export is the audience).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-import duckdb
-
-from ..errors import UnusableFile
-from ..schema import ISO_4217
-from .channels import channel_sql, load_user_config
-from .common import Header, col, find_header, money_sql, pick, read_head, stage_csv
+from .channels import channel_sql
+from .common import (
+    Header,
+    all_failures_sql,
+    amount_sql,
+    col,
+    collect_rejects,
+    count_rows,
+    drop,
+    dropped_on_error,
+    find_header,
+    iso_currencies_sql,
+    left_out,
+    lit,
+    pick,
+    quiet_detect,
+    show_sql,
+    stage_csv,
+    stage_first,
+    staged_table,
+    user_channel_config,
+)
 from .registry import Detection, StageContext, StagedTable, register
 
 ORDER_ALIASES: dict[str, list[str]] = {
@@ -127,59 +142,27 @@ class ShopifySource:
         "Total Orders"
     )
 
+    @quiet_detect
     def detect(self, path: Path, head: bytes) -> Detection | None:
-        try:
-            if path.suffix.lower() not in ("", ".csv", ".txt"):
-                return None
-            if _orders_header(head) is not None:
-                return Detection(self.name, 0.97, "Shopify orders export header", "outcomes")
-            if _customers_header(head) is not None:
-                return Detection(self.name, 0.95, "Shopify customers export header", "people")
-        except Exception:
+        if path.suffix.lower() not in ("", ".csv", ".txt"):
             return None
+        if _orders_header(head) is not None:
+            return Detection(self.name, 0.97, "Shopify orders export header", "outcomes")
+        if _customers_header(head) is not None:
+            return Detection(self.name, 0.95, "Shopify customers export header", "people")
         return None
 
     def stage(self, ctx: StageContext) -> list[StagedTable]:
-        try:
-            return self._stage(ctx)
-        except BaseException:
-            _drop_temp(ctx.con, f"{ctx.prefix}_shopify_")  # nothing half-staged stays behind
-            raise
-
-    def _stage(self, ctx: StageContext) -> list[StagedTable]:
-        head = read_head(ctx.path)
-        if (h := _orders_header(head)) is not None:
-            return [_stage_orders(ctx, h)]
-        if (h := _customers_header(head)) is not None:
-            return [_stage_customers(ctx, h)]
-        raise UnusableFile(
-            str(ctx.path),
-            "not a Shopify orders or customers export (no header with Name, Email, Financial "
-            "Status, Lineitem name, Total... in the first 40 lines)",
-        )
+        with dropped_on_error(ctx, "shopify"):
+            return stage_first(
+                ctx,
+                [(_orders_header, _stage_orders), (_customers_header, _stage_customers)],
+                "not a Shopify orders or customers export (no header with Name, Email, Financial "
+                "Status, Lineitem name, Total... in the first 40 lines)",
+            )
 
 
 # -- SQL helpers ---------------------------------------------------------------------------------
-
-
-def _drop_temp(con: duckdb.DuckDBPyConnection, prefix: str) -> None:
-    try:
-        names = con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE temporary AND starts_with(table_name, ?)",
-            [prefix],
-        ).fetchall()
-        for (name,) in names:
-            con.execute(f'DROP TABLE IF EXISTS "{name}"')
-    except duckdb.Error:
-        pass
-
-
-def _lit(s: str) -> str:
-    return "'" + s.replace("'", "''") + "'"
-
-
-def _show(x: str) -> str:
-    return f"'''' || left({x}, 60) || ''''"
 
 
 def _t(name: str | None) -> str:
@@ -189,8 +172,8 @@ def _t(name: str | None) -> str:
 
 def _ts(x: str) -> str:
     """Shopify time text → UTC text with Z (when it carries an offset) or local text, else NULL."""
-    aware = [f"try_strptime({x}, {_lit(f)})" for f in _AWARE_FORMATS]
-    naive = [f"try_strptime({x}, {_lit(f)})" for f in _NAIVE_FORMATS]
+    aware = [f"try_strptime({x}, {lit(f)})" for f in _AWARE_FORMATS]
+    naive = [f"try_strptime({x}, {lit(f)})" for f in _NAIVE_FORMATS]
     return (
         f"coalesce(strftime(timezone('UTC', coalesce({', '.join(aware)})), "
         f"'%Y-%m-%dT%H:%M:%S') || 'Z', "
@@ -198,54 +181,9 @@ def _ts(x: str) -> str:
     )
 
 
-def _money(x: str) -> str:
-    """Exact decimal; a value ending in a comma and 1-2 digits has a decimal comma."""
-    return (
-        f"CASE WHEN regexp_matches({x}, ',[0-9]{{1,2}}$') THEN {money_sql(x, decimal_comma=True)} "
-        f"ELSE coalesce(TRY_CAST({x} AS DECIMAL(18,4)), {money_sql(x)}) END"
-    )
-
-
-def _checks(checks: list[tuple[str, str]]) -> tuple[str, str]:
-    """(__err, __cols) SQL from (column, CASE ... END giving a reason or NULL) pairs."""
-    errs = ", ".join(f"{_lit(c + ': ')} || ({sql})" for c, sql in checks)
-    cols = ", ".join(f"CASE WHEN ({sql}) IS NOT NULL THEN {_lit(c)} END" for c, sql in checks)
-    return f"NULLIF(concat_ws('; ', {errs}), '')", f"NULLIF(concat_ws(', ', {cols}), '')"
-
-
-def _rejects(
-    con: duckdb.DuckDBPyConnection, base: str, raw: str
-) -> list[tuple[int, str, str, str]]:
-    names = [r[0] for r in con.execute(f'DESCRIBE "{raw}"').fetchall() if r[0] != "__row"]
-    js = "to_json({" + ", ".join(f"{_lit(n)}: r.{col(n)}" for n in names) + "})"
-    rows = con.execute(
-        f'SELECT b.__row, b.__cols, b.__err, CAST({js} AS VARCHAR) FROM "{base}" b '
-        f'JOIN "{raw}" r USING (__row) WHERE b.__err IS NOT NULL ORDER BY b.__row'
-    ).fetchall()
-    return [(int(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in rows]
-
-
-def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
-    row = con.execute(sql).fetchone()
-    return int(row[0]) if row and row[0] is not None else 0
-
-
-def _user_cfg(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    try:
-        row = con.execute(
-            "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
-        ).fetchone()
-    except duckdb.Error:
-        return {}
-    if not row or not row[0]:
-        return {}
-    return load_user_config(Path(str(row[0])))
-
-
 def _keyword_channel(x: str) -> str:
     whens = " ".join(
-        f"WHEN regexp_matches(lower({x}), {_lit(rx)}) THEN {_lit(ch)}"
-        for ch, rx in KEYWORD_CHANNELS
+        f"WHEN regexp_matches(lower({x}), {lit(rx)}) THEN {lit(ch)}" for ch, rx in KEYWORD_CHANNELS
     )
     return f"(CASE {whens} END)"
 
@@ -266,17 +204,17 @@ def _host(url: str) -> str:
 # -- orders --------------------------------------------------------------------------------------
 
 
-def _stage_orders(ctx: StageContext, header: Header) -> StagedTable:
+def _stage_orders(ctx: StageContext, header: Header) -> list[StagedTable]:
     con = ctx.con
     raw = f"{ctx.prefix}_shopify_raw"
     base = f"{ctx.prefix}_shopify_base"
     out = f"{ctx.prefix}_shopify_outcomes"
     _, src_rejects, note = stage_csv(ctx, header, raw)
     c = pick(header.normed, ORDER_ALIASES)
-    cfg = _user_cfg(con)
-    default_cur = _lit(ctx.currency.upper()) if ctx.currency else "CAST(NULL AS VARCHAR)"
+    cfg = user_channel_config(con)
+    default_cur = lit(ctx.currency.upper()) if ctx.currency else "CAST(NULL AS VARCHAR)"
     created, total = _t(c["created"]), _t(c["total"])
-    unpaid = ", ".join(_lit(s) for s in UNPAID_STATUSES)
+    unpaid = ", ".join(lit(s) for s in UNPAID_STATUSES)
     landing, notes = _t(c["landing"]), _t(c["note_attributes"])
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE "{base}" AS
@@ -296,8 +234,8 @@ def _stage_orders(ctx: StageContext, header: Header) -> StagedTable:
             coalesce(lower({_t(c["financial_status"])}) NOT IN ({unpaid}), true) AS included,
             {created} AS created_raw, {_ts(created)} AS ts,
             {_ts(_t(c["cancelled"]))} AS cancelled_ts,
-            {total} AS total_raw, {_money(total)} AS total,
-            {_t(c["refunded"])} AS refunded_raw, {_money(_t(c["refunded"]))} AS refunded,
+            {total} AS total_raw, {amount_sql(total)} AS total,
+            {_t(c["refunded"])} AS refunded_raw, {amount_sql(_t(c["refunded"]))} AS refunded,
             upper(coalesce({_t(c["currency"])}, {default_cur})) AS currency,
             coalesce({_param(landing, "utm_source")}, {_param(notes, "utm_source")}) AS utm_source,
             coalesce({_param(landing, "utm_medium")}, {_param(notes, "utm_medium")}) AS utm_medium,
@@ -319,24 +257,24 @@ def _stage_orders(ctx: StageContext, header: Header) -> StagedTable:
           FROM "{raw}" x JOIN firsts USING (__row))
         SELECT * FROM p"""
     )
-    iso = "(" + ", ".join(_lit(x) for x in sorted(ISO_4217)) + ")"
-    err, cols = _checks(
+    iso = iso_currencies_sql()
+    err, cols = all_failures_sql(
         [
             ("outcome_id", "CASE WHEN order_name IS NULL THEN 'missing: the Name is empty' END"),
             (
                 "ts",
                 "CASE WHEN created_raw IS NULL THEN 'missing: Created at is empty' "
-                "WHEN ts IS NULL THEN 'not a date-time: ' || " + _show("created_raw") + " END",
+                "WHEN ts IS NULL THEN 'not a date-time: ' || " + show_sql("created_raw") + " END",
             ),
             (
                 "value",
                 "CASE WHEN total_raw IS NOT NULL AND total IS NULL THEN 'not an amount: ' || "
-                + _show("total_raw")
+                + show_sql("total_raw")
                 + " WHEN total < 0 THEN 'negative Total ' || "
-                + _show("total_raw")
+                + show_sql("total_raw")
                 + " || ' (refunds are in Refunded Amount)'"
                 " WHEN refunded_raw IS NOT NULL AND (refunded IS NULL OR refunded < 0) THEN "
-                "'Refunded Amount is not an amount: ' || " + _show("refunded_raw") + " END",
+                "'Refunded Amount is not an amount: ' || " + show_sql("refunded_raw") + " END",
             ),
             (
                 "currency",
@@ -344,17 +282,17 @@ def _stage_orders(ctx: StageContext, header: Header) -> StagedTable:
                 "'missing: an amount needs a currency (the Currency column is empty; "
                 "pass --currency)' "
                 f"WHEN currency IS NOT NULL AND currency NOT IN {iso} THEN "
-                + _show("currency")
+                + show_sql("currency")
                 + " || ' is not an ISO 4217 currency code' END",
             ),
         ]
     )
     con.execute(
         f'CREATE OR REPLACE TEMP TABLE "{base}" AS SELECT *, '
-        f"CASE WHEN included THEN {err} END AS __err, "
-        f'CASE WHEN included THEN {cols} END AS __cols FROM "{base}"'
+        f"CASE WHEN included THEN {err} END AS __bad_reason, "
+        f'CASE WHEN included THEN {cols} END AS __bad_col FROM "{base}"'
     )
-    rejects = src_rejects + _rejects(con, base, raw)
+    rejects = src_rejects + collect_rejects(con, base, raw, max_raw=None)
 
     utm = channel_sql("s", "m", "k", cfg)
     ref = channel_sql("s", "'referral'", None, cfg)
@@ -364,7 +302,7 @@ def _stage_orders(ctx: StageContext, header: Header) -> StagedTable:
     )
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE "{out}" AS
-        WITH g AS (SELECT * FROM "{base}" WHERE included AND __err IS NULL),
+        WITH g AS (SELECT * FROM "{base}" WHERE included AND __bad_col IS NULL),
         u AS (
           SELECT s, m, k, {utm} AS channel_id FROM (
             SELECT DISTINCT utm_source AS s, coalesce(utm_medium, '') AS m,
@@ -389,36 +327,20 @@ def _stage_orders(ctx: StageContext, header: Header) -> StagedTable:
         FROM b WHERE refunded > 0
         ORDER BY __row, outcome_id"""
     )
-    n = _count(con, f'SELECT count(*) FROM "{out}"')
-    row = con.execute(
-        f"""SELECT count(*) FILTER (WHERE included AND __err IS NULL),
-                   count(*) FILTER (WHERE NOT included),
-                   string_agg(DISTINCT CASE WHEN NOT included THEN status END, ', '
-                              ORDER BY CASE WHEN NOT included THEN status END)
-            FROM "{base}" """
-    ).fetchone()
-    orders, skipped, why = (int(row[0]), int(row[1]), row[2]) if row else (0, 0, "")
-    lines = _count(con, f'SELECT count(*) FROM "{raw}"')
+    orders, skipped, why = left_out(con, base, "included", "status")
+    lines = count_rows(con, raw)
     parts = [note] if note else []
     parts.append(f"{lines} line-item rows → {orders} orders")
     if skipped:
         parts.append(f"{skipped} not paid and not counted ({why})")
-    con.execute(f'DROP TABLE IF EXISTS "{base}"')
-    con.execute(f'DROP TABLE IF EXISTS "{raw}"')
-    return StagedTable(
-        "outcomes",
-        out,
-        n + len(rejects),
-        rejects=rejects,
-        note="; ".join(parts),
-        local_times=True,
-    )
+    drop(con, base, raw)
+    return [staged_table(con, "outcomes", out, rejects, parts, local_times=True)]
 
 
 # -- customers -----------------------------------------------------------------------------------
 
 
-def _stage_customers(ctx: StageContext, header: Header) -> StagedTable:
+def _stage_customers(ctx: StageContext, header: Header) -> list[StagedTable]:
     con = ctx.con
     raw = f"{ctx.prefix}_shopify_craw"
     out = f"{ctx.prefix}_shopify_people"
@@ -441,11 +363,8 @@ def _stage_customers(ctx: StageContext, header: Header) -> StagedTable:
           CASE WHEN length({country}) = 2 THEN upper({country}) END AS __country
         FROM "{raw}" ORDER BY __row"""
     )
-    con.execute(f'DROP TABLE IF EXISTS "{raw}"')
-    n = _count(con, f'SELECT count(*) FROM "{out}"')
-    return StagedTable(
-        "people", out, n + len(src_rejects), rejects=src_rejects, note=note, local_times=False
-    )
+    drop(con, raw)
+    return [staged_table(con, "people", out, src_rejects, [note])]
 
 
 register(ShopifySource())

@@ -28,14 +28,31 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
 import duckdb
 
-from ..errors import UnusableFile
-from ..schema import ISO_4217
-from .channels import channel_sql, load_user_config
-from .common import Header, col, find_header, money_sql, norm, pick, read_head, stage_csv
+from .channels import channel_sql
+from .common import (
+    Header,
+    all_failures_sql,
+    amount_sql,
+    cell,
+    collect_rejects,
+    drop,
+    dropped_on_error,
+    find_header,
+    first_filled,
+    iso_currencies_sql,
+    left_out,
+    lit,
+    pick,
+    quiet_detect,
+    show_sql,
+    stage_csv,
+    stage_first,
+    staged_table,
+    user_channel_config,
+)
 from .registry import Detection, StageContext, StagedTable, register
 
 PAYMENT_ALIASES: dict[str, list[str]] = {
@@ -161,78 +178,31 @@ class StripeSource:
         "Created (UTC), Email and one of Delinquent, Total Spend, Payment Count..."
     )
 
+    @quiet_detect
     def detect(self, path: Path, head: bytes) -> Detection | None:
-        try:
-            if path.suffix.lower() not in ("", ".csv", ".txt", ".tsv"):
-                return None
-            if (h := _payments_header(head)) is not None:
-                hits = sum(1 for m in _PAYMENT_MARKERS if m.lower() in h.normed)
-                conf = 0.97 if hits >= 2 else 0.92
-                return Detection(
-                    self.name, conf, f"Stripe payments header ({hits} markers)", "outcomes"
-                )
-            if _customers_header(head) is not None:
-                return Detection(self.name, 0.95, "Stripe customers header", "people")
-        except Exception:
+        if path.suffix.lower() not in ("", ".csv", ".txt", ".tsv"):
             return None
+        if (h := _payments_header(head)) is not None:
+            hits = sum(1 for m in _PAYMENT_MARKERS if m.lower() in h.normed)
+            conf = 0.97 if hits >= 2 else 0.92
+            return Detection(
+                self.name, conf, f"Stripe payments header ({hits} markers)", "outcomes"
+            )
+        if _customers_header(head) is not None:
+            return Detection(self.name, 0.95, "Stripe customers header", "people")
         return None
 
     def stage(self, ctx: StageContext) -> list[StagedTable]:
-        try:
-            return self._stage(ctx)
-        except BaseException:
-            _drop_temp(ctx.con, f"{ctx.prefix}_stripe_")  # nothing half-staged stays behind
-            raise
-
-    def _stage(self, ctx: StageContext) -> list[StagedTable]:
-        head = read_head(ctx.path)
-        if (h := _payments_header(head)) is not None:
-            return [_stage_payments(ctx, h)]
-        if (h := _customers_header(head)) is not None:
-            return [_stage_customers(ctx, h)]
-        raise UnusableFile(
-            str(ctx.path),
-            "not a Stripe payments or customers export (no header with id, Created (UTC), "
-            "Amount, Currency... in the first 40 lines)",
-        )
+        with dropped_on_error(ctx, "stripe"):
+            return stage_first(
+                ctx,
+                [(_payments_header, _stage_payments), (_customers_header, _stage_customers)],
+                "not a Stripe payments or customers export (no header with id, Created (UTC), "
+                "Amount, Currency... in the first 40 lines)",
+            )
 
 
 # -- SQL helpers ---------------------------------------------------------------------------------
-
-
-def _drop_temp(con: duckdb.DuckDBPyConnection, prefix: str) -> None:
-    try:
-        names = con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE temporary AND starts_with(table_name, ?)",
-            [prefix],
-        ).fetchall()
-        for (name,) in names:
-            con.execute(f'DROP TABLE IF EXISTS "{name}"')
-    except duckdb.Error:
-        pass
-
-
-def _lit(s: str) -> str:
-    return "'" + s.replace("'", "''") + "'"
-
-
-def _show(x: str) -> str:
-    return f"'''' || left({x}, 60) || ''''"
-
-
-def _t(name: str | None) -> str:
-    """A staged column, trimmed, NULL when empty or missing."""
-    return f"NULLIF(trim({col(name)}), '')"
-
-
-def _any(columns: list[str], aliases: list[str]) -> str:
-    """The first non-empty value among every alias the export has (``Customer Description``
-    empty on a guest payment, ``Card Name`` filled)."""
-    have = set(columns)
-    present = [_t(norm(a)) for a in aliases if norm(a) in have]
-    if not present:
-        return "CAST(NULL AS VARCHAR)"
-    return present[0] if len(present) == 1 else f"coalesce({', '.join(present)})"
 
 
 class _Zone:
@@ -252,10 +222,10 @@ class _Zone:
 
     def parse(self, x: str) -> str:
         """SQL TIMESTAMP (UTC unless local) from a time text; an explicit Z/offset is honoured."""
-        tries = [f"try_strptime({x}, {_lit(f)})" for f in _TIME_FORMATS]
+        tries = [f"try_strptime({x}, {lit(f)})" for f in _TIME_FORMATS]
         naive = f"coalesce({', '.join(tries)})"
         if self.name:
-            naive = f"timezone('UTC', timezone({_lit(self.name)}, {naive}))"
+            naive = f"timezone('UTC', timezone({lit(self.name)}, {naive}))"
         aware = (
             f"CASE WHEN regexp_matches({x}, '(Z|[+-][0-9]{{2}}:?[0-9]{{2}})$') "
             f"THEN timezone('UTC', TRY_CAST({x} AS TIMESTAMPTZ)) END"
@@ -267,69 +237,14 @@ class _Zone:
         return out if self.local else f"{out} || 'Z'"
 
 
-def _money(x: str) -> str:
-    """Exact decimal: plain numbers take the fast cast, ``$1,500.00`` money_sql, and a value
-    ending in a comma and one or two digits (``1.500,00``, a spreadsheet's re-save in a
-    decimal-comma locale) is read with the comma as the decimal separator."""
-    return (
-        f"CASE WHEN NOT contains({x}, ',') THEN coalesce(TRY_CAST({x} AS DECIMAL(18,4)), "
-        f"{money_sql(x)}) "
-        f"WHEN regexp_matches({x}, ',[0-9]{{1,2}}$') THEN {money_sql(x, decimal_comma=True)} "
-        f"ELSE {money_sql(x)} END"
-    )
-
-
-def _checks(checks: list[tuple[str, str]]) -> tuple[str, str]:
-    """(__err, __cols) SQL from (column, CASE ... END giving a reason or NULL) pairs."""
-    if not checks:
-        return "CAST(NULL AS VARCHAR)", "CAST(NULL AS VARCHAR)"
-    errs = ", ".join(f"{_lit(c + ': ')} || ({sql})" for c, sql in checks)
-    cols = ", ".join(f"CASE WHEN ({sql}) IS NOT NULL THEN {_lit(c)} END" for c, sql in checks)
-    return f"NULLIF(concat_ws('; ', {errs}), '')", f"NULLIF(concat_ws(', ', {cols}), '')"
-
-
-def _rejects(
-    con: duckdb.DuckDBPyConnection, base: str, raw: str
-) -> list[tuple[int, str, str, str]]:
-    names = [r[0] for r in con.execute(f'DESCRIBE "{raw}"').fetchall() if r[0] != "__row"]
-    js = "to_json({" + ", ".join(f"{_lit(n)}: r.{col(n)}" for n in names) + "})"
-    rows = con.execute(
-        f'SELECT b.__row, b.__cols, b.__err, CAST({js} AS VARCHAR) FROM "{base}" b '
-        f'JOIN "{raw}" r USING (__row) WHERE b.__err IS NOT NULL ORDER BY b.__row'
-    ).fetchall()
-    return [(int(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in rows]
-
-
 def _n(k: int, word: str) -> str:
     return f"{k} {word}" if k == 1 else f"{k} {word}s"
-
-
-def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
-    row = con.execute(sql).fetchone()
-    return int(row[0]) if row and row[0] is not None else 0
-
-
-def user_channel_config(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    """The ``channels.toml`` beside the workspace file the connection has open, if any."""
-    try:
-        row = con.execute(
-            "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
-        ).fetchone()
-    except duckdb.Error:
-        return {}
-    if not row or not row[0]:
-        return {}
-    return load_user_config(Path(str(row[0])))
-
-
-def _iso_list() -> str:
-    return "(" + ", ".join(_lit(c) for c in sorted(ISO_4217)) + ")"
 
 
 # -- payments ------------------------------------------------------------------------------------
 
 
-def _stage_payments(ctx: StageContext, header: Header) -> StagedTable:
+def _stage_payments(ctx: StageContext, header: Header) -> list[StagedTable]:
     con = ctx.con
     raw = f"{ctx.prefix}_stripe_raw"
     base = f"{ctx.prefix}_stripe_base"
@@ -342,47 +257,47 @@ def _stage_payments(ctx: StageContext, header: Header) -> StagedTable:
     zone = _Zone(con, zone_name)
 
     def a(field: str) -> str:
-        return _any(header.normed, PAYMENT_ALIASES[field])
+        return first_filled(header.normed, PAYMENT_ALIASES[field])
 
     cfg = user_channel_config(con)
-    default_cur = _lit(ctx.currency.upper()) if ctx.currency else "CAST(NULL AS VARCHAR)"
+    default_cur = lit(ctx.currency.upper()) if ctx.currency else "CAST(NULL AS VARCHAR)"
 
-    status = f"lower({_t(c['status'])})"
-    captured = f"lower({_t(c['captured'])})"
-    mode = f"lower({_t(c['mode'])})"
+    status = f"lower({cell(c['status'])})"
+    captured = f"lower({cell(c['captured'])})"
+    mode = f"lower({cell(c['mode'])})"
     if c["status"]:
-        included = f"coalesce({status} IN ({', '.join(_lit(s) for s in PAID_STATUSES)}), false)"
+        included = f"coalesce({status} IN ({', '.join(lit(s) for s in PAID_STATUSES)}), false)"
     elif c["captured"]:
         included = f"coalesce({captured} IN ('true', 'yes', '1'), false)"
     else:
         included = "true"
     included = f"({included} AND coalesce({mode}, 'live') <> 'test')"
 
-    iso = _iso_list()
-    err, cols = _checks(
+    iso = iso_currencies_sql()
+    err, cols = all_failures_sql(
         [
             ("outcome_id", "CASE WHEN pid IS NULL THEN 'missing: the id column is empty' END"),
             (
                 "ts",
                 "CASE WHEN created_raw IS NULL THEN 'missing: the Created date (UTC) is empty' "
                 "WHEN ts IS NULL THEN 'not a date-time: ' || "
-                + _show("created_raw")
+                + show_sql("created_raw")
                 + " WHEN refunded_at_raw IS NOT NULL AND refunded_at IS NULL THEN "
-                "'refunded date is not a date-time: ' || " + _show("refunded_at_raw") + " END",
+                "'refunded date is not a date-time: ' || " + show_sql("refunded_at_raw") + " END",
             ),
             (
                 "value",
                 "CASE WHEN amount_raw IS NOT NULL AND amount IS NULL THEN "
                 "'not an amount: ' || "
-                + _show("amount_raw")
+                + show_sql("amount_raw")
                 + " WHEN amount < 0 THEN 'negative amount ' || "
-                + _show("amount_raw")
+                + show_sql("amount_raw")
                 + " || ' (a payment is positive; refunds are in Amount Refunded)'"
                 " WHEN refunded_raw IS NOT NULL AND (refunded IS NULL OR refunded < 0) THEN "
                 "'Amount Refunded is not an amount: ' || "
-                + _show("refunded_raw")
+                + show_sql("refunded_raw")
                 + " WHEN fee_raw IS NOT NULL AND (fee IS NULL OR fee < 0) THEN "
-                "'Fee is not an amount: ' || " + _show("fee_raw") + " END",
+                "'Fee is not an amount: ' || " + show_sql("fee_raw") + " END",
             ),
             (
                 "currency",
@@ -390,16 +305,16 @@ def _stage_payments(ctx: StageContext, header: Header) -> StagedTable:
                 "'missing: an amount needs a currency (the Currency column is empty; "
                 "pass --currency)' "
                 f"WHEN currency IS NOT NULL AND currency NOT IN {iso} THEN "
-                + _show("currency")
+                + show_sql("currency")
                 + " || ' is not an ISO 4217 currency code' "
                 f"WHEN fee > 0 AND fee_currency NOT IN {iso} THEN "
-                + _show("fee_currency")
+                + show_sql("fee_currency")
                 + " || ' (Converted Currency) is not an ISO 4217 currency code' END",
             ),
         ]
     )
     # utm metadata → channel: mapped once per distinct (source, medium, campaign)
-    utm_s, utm_m, utm_k = _t(c["utm_source"]), _t(c["utm_medium"]), _t(c["utm_campaign"])
+    utm_s, utm_m, utm_k = cell(c["utm_source"]), cell(c["utm_medium"]), cell(c["utm_campaign"])
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE "{chmap}" AS
         SELECT s, m, k, {channel_sql("s", "m", "k", cfg)} AS channel_id FROM (
@@ -410,37 +325,37 @@ def _stage_payments(ctx: StageContext, header: Header) -> StagedTable:
         f"""CREATE OR REPLACE TEMP TABLE "{base}" AS
         WITH p AS (
           SELECT __row,
-            {_t(c["id"])} AS pid,
-            {_t(created)} AS created_raw,
-            {_t(refunded_col)} AS refunded_at_raw,
-            {_t(c["amount"])} AS amount_raw,
-            {_t(c["refunded"])} AS refunded_raw,
-            {_t(c["fee"])} AS fee_raw,
-            upper(coalesce({_t(c["currency"])}, {default_cur})) AS currency,
-            upper(coalesce({_t(c["converted_currency"])}, {_t(c["currency"])}, {default_cur}))
+            {cell(c["id"])} AS pid,
+            {cell(created)} AS created_raw,
+            {cell(refunded_col)} AS refunded_at_raw,
+            {cell(c["amount"])} AS amount_raw,
+            {cell(c["refunded"])} AS refunded_raw,
+            {cell(c["fee"])} AS fee_raw,
+            upper(coalesce({cell(c["currency"])}, {default_cur})) AS currency,
+            upper(coalesce({cell(c["converted_currency"])}, {cell(c["currency"])}, {default_cur}))
               AS fee_currency,
             {status} AS status, {mode} AS mode, {included} AS included,
-            {_t(c["customer_id"])} AS customer_id, {a("email")} AS email,
+            {cell(c["customer_id"])} AS customer_id, {a("email")} AS email,
             {a("name")} AS name, {a("phone")} AS phone,
             NULLIF(concat_ws(', ', {a("city")}, {a("state")}, {a("country")}), '') AS location,
             CASE WHEN length({a("country")}) = 2 THEN upper({a("country")}) END AS country,
             ch.channel_id,
-            coalesce({_t(c["order_ref"])}, {_t(c["id"])}) AS order_ref
+            coalesce({cell(c["order_ref"])}, {cell(c["id"])}) AS order_ref
           FROM "{raw}" LEFT JOIN "{chmap}" ch
             ON {utm_s} = ch.s AND coalesce({utm_m}, '') = ch.m AND coalesce({utm_k}, '') = ch.k),
         q AS MATERIALIZED (
           SELECT *, {zone.parse("created_raw")} AS ts,
             {zone.parse("refunded_at_raw")} AS refunded_at,
-            {_money("amount_raw")} AS amount,
-            coalesce({_money("refunded_raw")}, CASE WHEN status = 'refunded'
-              AND refunded_raw IS NULL THEN {_money("amount_raw")} END) AS refunded,
-            {_money("fee_raw")} AS fee
+            {amount_sql("amount_raw")} AS amount,
+            coalesce({amount_sql("refunded_raw")}, CASE WHEN status = 'refunded'
+              AND refunded_raw IS NULL THEN {amount_sql("amount_raw")} END) AS refunded,
+            {amount_sql("fee_raw")} AS fee
           FROM p)
-        SELECT *, CASE WHEN included THEN {err} END AS __err,
-          CASE WHEN included THEN {cols} END AS __cols
+        SELECT *, CASE WHEN included THEN {err} END AS __bad_reason,
+          CASE WHEN included THEN {cols} END AS __bad_col
         FROM q"""
     )
-    rejects = src_rejects + _rejects(con, base, raw)
+    rejects = src_rejects + collect_rejects(con, base, raw, max_raw=None)
 
     hints = (
         "email AS __email, customer_id AS __customer_id, 'stripe' AS __platform, "
@@ -448,7 +363,7 @@ def _stage_payments(ctx: StageContext, header: Header) -> StagedTable:
     )
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE "{out}" AS
-        WITH b AS (SELECT * FROM "{base}" WHERE included AND __err IS NULL)
+        WITH b AS (SELECT * FROM "{base}" WHERE included AND __bad_col IS NULL)
         SELECT __row, 'stripe:' || pid AS outcome_id, {zone.text("ts")} AS ts,
                'order' AS type, CAST(amount AS VARCHAR) AS value, currency, channel_id,
                order_ref, {hints}
@@ -462,39 +377,25 @@ def _stage_payments(ctx: StageContext, header: Header) -> StagedTable:
                'fee', CAST(fee AS VARCHAR), fee_currency, channel_id, order_ref, {hints}
         FROM b WHERE fee > 0"""
     )
-    n = _count(con, f'SELECT count(*) FROM "{out}"')
-    counts = con.execute(
-        f"""SELECT count(*) FILTER (WHERE included AND __err IS NULL),
-                   count(*) FILTER (WHERE NOT included),
-                   string_agg(DISTINCT CASE WHEN NOT included THEN
-                       coalesce(CASE WHEN mode = 'test' THEN 'test mode' END, status, 'no status')
-                   END, ', ' ORDER BY CASE WHEN NOT included THEN
-                       coalesce(CASE WHEN mode = 'test' THEN 'test mode' END, status, 'no status')
-                   END)
-            FROM "{base}" """
-    ).fetchone()
-    payments, skipped, why = (int(counts[0]), int(counts[1]), counts[2]) if counts else (0, 0, "")
+    payments, skipped, why = left_out(
+        con,
+        base,
+        "included",
+        "coalesce(CASE WHEN mode = 'test' THEN 'test mode' END, status, 'no status')",
+    )
     parts = [note] if note else []
     parts.append(f"{_n(payments, 'payment')} → orders, refunds and fees")
     if skipped:
         verb = "is not an order" if skipped == 1 else "are not orders"
         parts.append(f"{_n(skipped, 'payment')} took no money and {verb} ({why})")
-    for rel in (base, raw, chmap):
-        con.execute(f'DROP TABLE IF EXISTS "{rel}"')
-    return StagedTable(
-        "outcomes",
-        out,
-        n + len(rejects),
-        rejects=rejects,
-        note="; ".join(parts),
-        local_times=zone.local,
-    )
+    drop(con, base, raw, chmap)
+    return [staged_table(con, "outcomes", out, rejects, parts, local_times=zone.local)]
 
 
 # -- customers -----------------------------------------------------------------------------------
 
 
-def _stage_customers(ctx: StageContext, header: Header) -> StagedTable:
+def _stage_customers(ctx: StageContext, header: Header) -> list[StagedTable]:
     con = ctx.con
     raw = f"{ctx.prefix}_stripe_craw"
     out = f"{ctx.prefix}_stripe_people"
@@ -504,25 +405,22 @@ def _stage_customers(ctx: StageContext, header: Header) -> StagedTable:
     zone = _Zone(con, zone_name)
 
     def a(field: str) -> str:
-        return _any(header.normed, CUSTOMER_ALIASES[field])
+        return first_filled(header.normed, CUSTOMER_ALIASES[field])
 
-    name = f"coalesce({_t(c['name'])}, {_t(c['description'])})"
+    name = f"coalesce({cell(c['name'])}, {cell(c['description'])})"
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE "{out}" AS
         SELECT __row,
           {name} AS display_name,
           NULLIF(concat_ws(', ', {a("city")}, {a("state")}, {a("country")}), '') AS location,
-          coalesce({zone.text(zone.parse(_t(created)))}, {_t(created)}) AS first_seen,
-          {_t(c["email"])} AS __email, {_t(c["id"])} AS __customer_id,
-          'stripe' AS __platform, {name} AS __name, {_t(c["phone"])} AS __phone,
+          coalesce({zone.text(zone.parse(cell(created)))}, {cell(created)}) AS first_seen,
+          {cell(c["email"])} AS __email, {cell(c["id"])} AS __customer_id,
+          'stripe' AS __platform, {name} AS __name, {cell(c["phone"])} AS __phone,
           CASE WHEN length({a("country")}) = 2 THEN upper({a("country")}) END AS __country
         FROM "{raw}" ORDER BY __row"""
     )
-    con.execute(f'DROP TABLE IF EXISTS "{raw}"')
-    n = _count(con, f'SELECT count(*) FROM "{out}"')
-    return StagedTable(
-        "people", out, n + len(src_rejects), rejects=src_rejects, note=note, local_times=zone.local
-    )
+    drop(con, raw)
+    return [staged_table(con, "people", out, src_rejects, [note], local_times=zone.local)]
 
 
 register(StripeSource())

@@ -32,28 +32,29 @@ zone are read as local times (``--tz``).
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
-from ..errors import UnusableFile
-from .common import Header, money_sql, read_head, stage_csv
-from .ga4 import (
+from .common import (
     Check,
-    StagedColumns,
-    bad_columns_sql,
+    CheckedCsv,
+    Header,
     blank_sql,
-    collect_rejects,
-    count,
-    drop,
+    count_rows,
+    email_checks,
     header_at,
     iso_sql,
-    lit,
-    qcol,
+    money_sql,
+    nz,
+    quiet_detect,
     show_sql,
+    stage_first,
+    staged_table,
+    time_text_sql,
     utc_sql,
 )
 from .registry import Detection, StageContext, StagedTable, register
 
-_EMAIL_RX = r"^[^@\s,;<>]+@[^@\s,;<>]+\.[A-Za-z]{2,}$"
 _EMAIL = ("email", "email address", "e-mail")
 _NAME = ("name", "full name")
 _TYPE = ("subscription type", "type", "plan", "subscription")
@@ -71,14 +72,6 @@ _END = ("cancel date", "canceled at", "cancelled at", "unsubscribed at", "unsubs
 _REVENUE = ("revenue", "total revenue", "lifetime revenue", "amount paid", "amount", "total paid")
 _CURRENCY = ("currency",)
 _COUNTRY = ("country",)
-_FORMATS = (
-    "%Y-%m-%dT%H:%M:%S.%gZ",
-    "%Y-%m-%dT%H:%M:%SZ",
-    "%b %d, %Y",
-    "%B %d, %Y",
-    "%m/%d/%Y",
-    "%Y-%m-%d",
-)
 _TRUE = "('true', 't', 'yes', 'y', '1')"
 
 
@@ -107,10 +100,6 @@ def _is_engagement(cols: list[str]) -> bool:
     return {"post_id", "timestamp", "email"} <= set(cols)
 
 
-def _first(cols: list[str], aliases: tuple[str, ...]) -> str | None:
-    return next((a for a in aliases if a in cols), None)
-
-
 class SubstackSource:
     name = "substack"
     description = (
@@ -124,38 +113,35 @@ class SubstackSource:
         "opens/delivers: post_id, timestamp, email"
     )
 
+    @quiet_detect
     def detect(self, path: Path, head: bytes) -> Detection | None:
-        try:
-            if header_at(head, _is_posts) is not None:
-                return Detection(self.name, 0.92, "Substack posts.csv", "contents")
-            if header_at(head, _is_engagement) is not None:
-                name = path.name.lower()
-                if name.endswith(".delivers.csv"):
-                    return None  # deliveries are not engagement: passed over
-                if name.endswith(".opens.csv"):
-                    return Detection(self.name, 0.95, "Substack per-post opens")
-                return Detection(self.name, 0.85, "post_id, timestamp, email (Substack opens)")
-            if header_at(head, _is_email_list) is not None:
-                return Detection(self.name, 0.95, "Substack email list (active_subscription)")
-            if header_at(head, _is_dashboard) is not None:
-                return Detection(self.name, 0.9, "Substack dashboard subscriber export")
-            return None
-        except Exception:
-            return None
+        if header_at(head, _is_posts) is not None:
+            return Detection(self.name, 0.92, "Substack posts.csv", "contents")
+        if header_at(head, _is_engagement) is not None:
+            name = path.name.lower()
+            if name.endswith(".delivers.csv"):
+                return None  # deliveries are not engagement: passed over
+            if name.endswith(".opens.csv"):
+                return Detection(self.name, 0.95, "Substack per-post opens")
+            return Detection(self.name, 0.85, "post_id, timestamp, email (Substack opens)")
+        if header_at(head, _is_email_list) is not None:
+            return Detection(self.name, 0.95, "Substack email list (active_subscription)")
+        if header_at(head, _is_dashboard) is not None:
+            return Detection(self.name, 0.9, "Substack dashboard subscriber export")
+        return None
 
     def stage(self, ctx: StageContext) -> list[StagedTable]:
-        head = read_head(ctx.path)
-        for test, fn in (
-            (_is_posts, self._stage_posts),
-            (_is_engagement, self._stage_opens),
-            (_is_email_list, self._stage_subscribers),
-            (_is_dashboard, self._stage_subscribers),
-        ):
-            header = header_at(head, test)
-            if header is not None:
-                return fn(ctx, header)
-        raise UnusableFile(
-            str(ctx.path),
+        return stage_first(
+            ctx,
+            [
+                (partial(header_at, is_header=test), fn)
+                for test, fn in (
+                    (_is_posts, self._stage_posts),
+                    (_is_engagement, self._stage_opens),
+                    (_is_email_list, self._stage_subscribers),
+                    (_is_dashboard, self._stage_subscribers),
+                )
+            ],
             "not a Substack export: expected email_list.*.csv (email, active_subscription, ...), "
             "the dashboard's subscriber export (Email, Subscription type, ...), posts.csv or a "
             "post's opens.csv",
@@ -164,13 +150,10 @@ class SubstackSource:
     # -- subscribers ---------------------------------------------------------------------------
     def _stage_subscribers(self, ctx: StageContext, header: Header) -> list[StagedTable]:
         con = ctx.con
-        raw = f"{ctx.prefix}_ss_raw"
-        _n, csv_rejects, read_note = stage_csv(ctx, header, raw)
-        c = StagedColumns(ctx, header, raw)
+        t = CheckedCsv(ctx, header, "ss")
+        c = t.columns
         settings = _is_email_list(header.normed)
-        email_a = c.first(_EMAIL)
-        assert email_a is not None
-        email = c(email_a)
+        email_a, email = c.required(_EMAIL)
         start_a = c.first(_START)
         start = c(start_a)
         end_a = c.first(_END)
@@ -192,14 +175,7 @@ class SubstackSource:
             f"regexp_matches(lower(coalesce({typ}, '')), 'paid|founding|annual|monthly|yearly'))"
         )
         amount = f"CASE WHEN {blank_sql(revenue)} THEN NULL ELSE {money_sql(revenue)} END"
-        checks = [
-            Check(c.label(email_a), blank_sql(email), "'missing (required)'"),
-            Check(
-                c.label(email_a),
-                f"NOT regexp_matches(trim({email}), {lit(_EMAIL_RX)})",
-                f"'not an email address: ' || {show_sql(email)}",
-            ),
-        ]
+        checks = email_checks(c.label(email_a), email)
         if revenue_a:
             checks += [
                 Check(
@@ -210,45 +186,30 @@ class SubstackSource:
                 Check(c.label(revenue_a), f"{amount} < 0", f"'negative: ' || {show_sql(revenue)}"),
             ]
         # a time that cannot be read is staged raw: the loader names the column
-        followed = (
-            f"CASE WHEN NOT {blank_sql(start)} AND {start_t} IS NULL THEN {start} "
-            f"ELSE {iso_sql(start_t)} END"
+        followed = time_text_sql([(start, start_t)], start_t)
+        unfollowed = time_text_sql([(end, end_t)], f"coalesce({end_t}, {start_t})", when=gone)
+        rejects = t.parse(
+            [
+                "'newsletter' AS channel_id",
+                f"{followed} AS followed_at",
+                f"{unfollowed} AS unfollowed_at",
+                f"{gone} AND {blank_sql(end)} AS __gone_no_date",
+                f"{nz(email)} AS __email",
+                f"lower(trim({email})) AS __key",
+                f"{nz(c(c.first(_NAME)))} AS __name",
+                f"{nz(c(c.first(_COUNTRY)))} AS __location",
+                f"{paid} AS __paid",
+                f"{amount} AS __amount",
+                f"NULLIF(upper(trim({c(c.first(_CURRENCY))})), '') AS __currency",
+                f"coalesce({pay_t}, {start_t}) AS __paid_at",
+            ],
+            checks,
         )
-        unfollowed = (
-            f"CASE WHEN NOT {blank_sql(end)} AND {end_t} IS NULL THEN {end} "
-            f"WHEN {gone} THEN {iso_sql(f'coalesce({end_t}, {start_t})')} END"
+        audience = t.keep(
+            "audience", "__row, channel_id, followed_at, unfollowed_at, __email, __name, __location"
         )
-        parsed = f"{ctx.prefix}_ss_p"
-        con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE {qcol(parsed)} AS
-            SELECT r.__row, 'newsletter' AS channel_id,
-                   {followed} AS followed_at, {unfollowed} AS unfollowed_at,
-                   {gone} AND {blank_sql(end)} AS __gone_no_date,
-                   NULLIF(trim({email}), '') AS __email,
-                   lower(trim({email})) AS __key,
-                   NULLIF(trim({c(c.first(_NAME))}), '') AS __name,
-                   NULLIF(trim({c(c.first(_COUNTRY))}), '') AS __location,
-                   {paid} AS __paid, {amount} AS __amount,
-                   NULLIF(upper(trim({c(c.first(_CURRENCY))})), '') AS __currency,
-                   coalesce({pay_t}, {start_t}) AS __paid_at,
-                   {bad_columns_sql(checks)}
-            FROM {qcol(raw)} r"""
-        )
-        rejects = csv_rejects + collect_rejects(con, parsed, raw, c.labels)
-        audience = f"{ctx.prefix}_ss_audience"
-        con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE {qcol(audience)} AS
-            SELECT __row, channel_id, followed_at, unfollowed_at, __email, __name, __location
-            FROM {qcol(parsed)} WHERE __bad_col IS NULL"""
-        )
-        row = con.execute(
-            f"SELECT count(*) FILTER (WHERE __gone_no_date), count(*) FILTER (WHERE __paid) "
-            f"FROM {qcol(parsed)} WHERE __bad_col IS NULL"
-        ).fetchone()
-        gone_n, paid_n = (int(row[0]), int(row[1])) if row else (0, 0)
-        notes = ["Substack " + ("settings export" if settings else "dashboard export")]
-        if read_note:
-            notes.append(read_note)
+        gone_n, paid_n = t.good("__gone_no_date"), t.good("__paid")
+        notes = ["Substack " + ("settings export" if settings else "dashboard export"), t.note]
         if paid_n:
             notes.append(f"{paid_n} paid subscriber(s)")
         if gone_n:
@@ -257,149 +218,103 @@ class SubstackSource:
                 "since when: unfollowed_at set to their signup time"
             )
         out = [
-            StagedTable(
+            staged_table(
+                con,
                 "audience",
                 audience,
-                count(con, audience) + len(rejects),
-                rejects=rejects,
-                note="; ".join(notes),
+                rejects,
+                notes,
                 primary_identity="email",
                 local_times=not settings,
             )
         ]
         if revenue_a:
-            outcomes = f"{ctx.prefix}_ss_outcomes"
-            con.execute(
-                f"""CREATE OR REPLACE TEMP TABLE {qcol(outcomes)} AS
-                SELECT __row, 'substack:subscription:' || __key AS outcome_id,
-                       'subscription' AS type, {iso_sql("__paid_at")} AS ts,
-                       CAST(__amount AS VARCHAR) AS value, __currency AS currency,
-                       'newsletter' AS channel_id, __email, __name
-                FROM {qcol(parsed)}
-                WHERE __bad_col IS NULL AND __amount > 0"""
+            outcomes = t.keep(
+                "outcomes",
+                "__row, 'substack:subscription:' || __key AS outcome_id, 'subscription' AS type, "
+                f"{iso_sql('__paid_at')} AS ts, CAST(__amount AS VARCHAR) AS value, "
+                "__currency AS currency, 'newsletter' AS channel_id, __email, __name",
+                "__amount > 0",
             )
             out.append(
-                StagedTable(
+                staged_table(
+                    con,
                     "outcomes",
                     outcomes,
-                    count(con, outcomes),
-                    note="Substack paid subscriptions (value = the export's revenue column)",
+                    notes=["Substack paid subscriptions (value = the export's revenue column)"],
                     local_times=not settings,
                 )
             )
-        drop(con, raw, parsed)
+        t.drop()
         return out
 
     # -- posts ---------------------------------------------------------------------------------
     def _stage_posts(self, ctx: StageContext, header: Header) -> list[StagedTable]:
         con = ctx.con
-        raw = f"{ctx.prefix}_sp_raw"
-        _n, csv_rejects, read_note = stage_csv(ctx, header, raw)
-        c = StagedColumns(ctx, header, raw)
+        t = CheckedCsv(ctx, header, "sp")
+        c = t.columns
         pid = c("post_id")
-        sent = utc_sql(f"coalesce(NULLIF(trim({c('email_sent_at')}), ''), {c('post_date')})")
-        raw_date = f"coalesce(NULLIF(trim({c('email_sent_at')}), ''), {c('post_date')})"
+        sent = utc_sql(f"coalesce({nz(c('email_sent_at'))}, {c('post_date')})")
+        raw_date = f"coalesce({nz(c('email_sent_at'))}, {c('post_date')})"
         slug = f"regexp_replace(trim({pid}), '^[0-9]+\\.', '')"
-        checks = [Check(c.label("post_id"), blank_sql(pid), "'missing (required)'")]
-        parsed = f"{ctx.prefix}_sp_p"
-        con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE {qcol(parsed)} AS
-            SELECT r.__row, 'substack:post:' || split_part(trim({pid}), '.', 1) AS content_id,
-                   'newsletter' AS channel_id,
-                   CASE WHEN lower(trim(coalesce({c("type")}, ''))) IN ('podcast', 'video')
-                        THEN lower(trim({c("type")})) ELSE 'newsletter' END AS format,
-                   NULLIF(trim({c("title")}), '') AS title,
-                   NULLIF(trim({c("subtitle")}), '') AS text,
-                   CASE WHEN {sent} IS NULL THEN {raw_date} ELSE {iso_sql(sent)} END
-                     AS published_at,
-                   CASE WHEN {slug} <> '' AND {slug} <> trim({pid}) THEN '/p/' || {slug} END
-                     AS url,
-                   {bad_columns_sql(checks)}
-            FROM {qcol(raw)} r
-            WHERE lower(trim(coalesce({c("is_published")}, 'true'))) IN {_TRUE}"""
+        rejects = t.parse(
+            [
+                f"'substack:post:' || split_part(trim({pid}), '.', 1) AS content_id",
+                "'newsletter' AS channel_id",
+                f"CASE WHEN lower(trim(coalesce({c('type')}, ''))) IN ('podcast', 'video') "
+                f"THEN lower(trim({c('type')})) ELSE 'newsletter' END AS format",
+                f"{nz(c('title'))} AS title",
+                f"{nz(c('subtitle'))} AS text",
+                f"CASE WHEN {sent} IS NULL THEN {raw_date} ELSE {iso_sql(sent)} END "
+                "AS published_at",
+                f"CASE WHEN {slug} <> '' AND {slug} <> trim({pid}) THEN '/p/' || {slug} END AS url",
+            ],
+            [Check(c.label("post_id"), blank_sql(pid), "'missing (required)'")],
+            where=f"lower(trim(coalesce({c('is_published')}, 'true'))) IN {_TRUE}",
         )
-        skipped = _n - len(csv_rejects) - count(con, parsed)
-        rejects = csv_rejects + collect_rejects(con, parsed, raw, c.labels)
-        contents = f"{ctx.prefix}_sp_contents"
-        con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE {qcol(contents)} AS
-            SELECT * EXCLUDE (__bad_col, __bad_reason) FROM {qcol(parsed)}
-            WHERE __bad_col IS NULL"""
-        )
+        skipped = t.rows - len(t.csv_rejects) - count_rows(con, t.parsed)
+        contents = t.keep("contents", "* EXCLUDE (__bad_col, __bad_reason)")
         notes = ["Substack posts"]
         if skipped:
             notes.append(f"{skipped} unpublished draft(s) skipped")
-        if read_note:
-            notes.append(read_note)
-        drop(con, raw, parsed)
-        return [
-            StagedTable(
-                "contents",
-                contents,
-                count(con, contents) + len(rejects),
-                rejects=rejects,
-                note="; ".join(notes),
-            )
-        ]
+        t.drop()
+        return [staged_table(con, "contents", contents, rejects, [*notes, t.note])]
 
     # -- opens ---------------------------------------------------------------------------------
     def _stage_opens(self, ctx: StageContext, header: Header) -> list[StagedTable]:
         con = ctx.con
-        raw = f"{ctx.prefix}_so_raw"
-        _n, csv_rejects, read_note = stage_csv(ctx, header, raw)
-        c = StagedColumns(ctx, header, raw)
+        t = CheckedCsv(ctx, header, "so")
+        c = t.columns
         pid, ts, email = c("post_id"), c("timestamp"), c("email")
         ts_t = utc_sql(ts)
         content = f"'substack:post:' || split_part(trim({pid}), '.', 1)"
-        checks = [
-            Check(c.label("email"), blank_sql(email), "'missing (required)'"),
-            Check(c.label("post_id"), blank_sql(pid), "'missing (required)'"),
-        ]
-        parsed = f"{ctx.prefix}_so_p"
-        con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE {qcol(parsed)} AS
-            SELECT r.__row,
-                   'substack:open:' || split_part(trim({pid}), '.', 1) || ':' ||
-                     lower(trim({email})) || ':' || coalesce({iso_sql(ts_t)}, trim({ts})) AS touch_id,
-                   CASE WHEN {ts_t} IS NULL THEN {ts} ELSE {iso_sql(ts_t)} END AS ts,
-                   'newsletter' AS channel_id,
-                   CASE WHEN {content} IN (SELECT content_id FROM contents) THEN {content} END
-                     AS content_id,
-                   {content} IN (SELECT content_id FROM contents) AS __known,
-                   'open' AS kind, NULLIF(trim({email}), '') AS __email,
-                   {bad_columns_sql(checks)}
-            FROM {qcol(raw)} r"""
+        known = f"{content} IN (SELECT content_id FROM contents)"
+        rejects = t.parse(
+            [
+                f"'substack:open:' || split_part(trim({pid}), '.', 1) || ':' || "
+                f"lower(trim({email})) || ':' || coalesce({iso_sql(ts_t)}, trim({ts})) AS touch_id",
+                f"CASE WHEN {ts_t} IS NULL THEN {ts} ELSE {iso_sql(ts_t)} END AS ts",
+                "'newsletter' AS channel_id",
+                f"CASE WHEN {known} THEN {content} END AS content_id",
+                f"{known} AS __known",
+                "'open' AS kind",
+                f"{nz(email)} AS __email",
+            ],
+            [
+                Check(c.label("email"), blank_sql(email), "'missing (required)'"),
+                Check(c.label("post_id"), blank_sql(pid), "'missing (required)'"),
+            ],
         )
-        rejects = csv_rejects + collect_rejects(con, parsed, raw, c.labels)
-        touches = f"{ctx.prefix}_so_touches"
-        con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE {qcol(touches)} AS
-            SELECT __row, touch_id, ts, channel_id, content_id, kind, __email
-            FROM {qcol(parsed)} WHERE __bad_col IS NULL"""
-        )
-        row = con.execute(
-            f"SELECT count(*) FILTER (WHERE NOT __known) FROM {qcol(parsed)} "
-            "WHERE __bad_col IS NULL"
-        ).fetchone()
-        unknown = int(row[0]) if row else 0
+        touches = t.keep("touches", "__row, touch_id, ts, channel_id, content_id, kind, __email")
+        unknown = t.good("NOT __known")
         notes = ["Substack opens"]
         if unknown:
             notes.append(
                 f"{unknown} open(s) of posts not imported yet are stored without their post "
                 "(import posts.csv before the opens files)"
             )
-        if read_note:
-            notes.append(read_note)
-        drop(con, raw, parsed)
-        return [
-            StagedTable(
-                "touchpoints",
-                touches,
-                count(con, touches) + len(rejects),
-                rejects=rejects,
-                note="; ".join(notes),
-            )
-        ]
+        t.drop()
+        return [staged_table(con, "touchpoints", touches, rejects, [*notes, t.note])]
 
 
 register(SubstackSource())

@@ -27,18 +27,27 @@ import re
 from pathlib import Path
 
 from ..errors import UnusableFile
-from .common import Header, find_header, norm, stage_csv
-from .meta import (
-    blank,
+from .common import (
+    Header,
+    col,
     count_rows,
+    drop,
     duration_text_sql,
     export_names,
+    find_header,
+    metric_cells_sql,
+    norm,
     number_text_sql,
+    nz,
     only_table,
-    parsed_ts_sql,
     pick_columns,
-    q,
+    quiet_detect,
+    raw_columns,
+    read_head,
+    stage_csv,
     stage_metric_rows,
+    staged_table,
+    ts_sql,
     ts_text_sql,
 )
 from .registry import Detection, StageContext, StagedTable, register
@@ -165,13 +174,8 @@ class YouTubeSource:
         "Date + YouTube metrics (Chart data.csv, Totals.csv)"
     )
 
+    @quiet_detect
     def detect(self, path: Path, head: bytes) -> Detection | None:
-        try:
-            return self._detect(path, head)
-        except Exception:
-            return None
-
-    def _detect(self, path: Path, head: bytes) -> Detection | None:
         h = _video_header(head)
         if h is not None and h.normed[0] in {norm(c) for c in _ID_COLUMNS} | {"date", "day"}:
             return Detection(self.name, 0.95, "YouTube Studio export by video (Content)", None)
@@ -194,8 +198,7 @@ class YouTubeSource:
         return None
 
     def stage(self, ctx: StageContext) -> list[StagedTable]:
-        with ctx.path.open("rb") as fh:
-            head = fh.read(65536)
+        head = read_head(ctx.path)
         h = _video_header(head)
         if h is None:
             h = _chart_header(head)
@@ -214,7 +217,7 @@ class YouTubeSource:
         con, p = ctx.con, ctx.prefix
         raw = f"{p}_yt_raw"
         n, rejects, note = stage_csv(ctx, header, raw)
-        names = [r[0] for r in con.execute(f"DESCRIBE {q(raw)}").fetchall() if r[0] != "__row"]
+        names = raw_columns(con, raw)
         shown = export_names(header, names)
         idc = pick_columns(names, {"id": _ID_COLUMNS}).get("id")
         used = {idc} if idc else set()
@@ -222,20 +225,20 @@ class YouTubeSource:
         m = pick_columns(names, _METRICS, used=used)
         m.update(_money_metrics(names, used))
         notes = [note] if note else []
-        vid = blank(q(idc)) if idc else "CAST(NULL AS VARCHAR)"
+        vid = nz(col(idc)) if idc else "CAST(NULL AS VARCHAR)"
         # the Total row is the channel's sum, not a video
-        con.execute(f"DELETE FROM {q(raw)} WHERE lower({vid}) = 'total'")
+        con.execute(f"DELETE FROM {col(raw)} WHERE lower({vid}) = 'total'")
         has_total = count_rows(con, raw) < n - len(rejects)
         if has_total:
             notes.append("skipped the Total row")
         staged: list[StagedTable] = []
         local = False
         if idc:
-            pub = q(c["published"]) if "published" in c else "CAST(NULL AS VARCHAR)"
-            title = blank(q(c["title"])) if "title" in c else "CAST(NULL AS VARCHAR)"
+            pub = col(c["published"]) if "published" in c else "CAST(NULL AS VARCHAR)"
+            title = nz(col(c["title"])) if "title" in c else "CAST(NULL AS VARCHAR)"
             contents = f"{p}_yt_contents"
             con.execute(
-                f"""CREATE OR REPLACE TEMP TABLE {q(contents)} AS
+                f"""CREATE OR REPLACE TEMP TABLE {col(contents)} AS
                 SELECT min(__row) AS __row, content_id, 'youtube' AS channel_id,
                        any_value(published_at) AS published_at,
                        any_value(format) AS format, any_value(title) AS title,
@@ -247,35 +250,27 @@ class YouTubeSource:
                             AS format,
                         {title} AS title,
                         'https://www.youtube.com/watch?v=' || {vid} AS url
-                      FROM {q(raw)})
+                      FROM {col(raw)})
                 GROUP BY content_id, CASE WHEN content_id IS NULL THEN __row END
                 ORDER BY 1"""
             )
             # a publish time with a time of day is local (Studio shows the channel's zone);
             # a bare date is kept on its day
             row = con.execute(
-                f"SELECT count(*) FROM {q(contents)} "
+                f"SELECT count(*) FROM {col(contents)} "
                 "WHERE regexp_matches(published_at, '^\\d{4}-\\d\\d-\\d\\dT') "
                 "AND NOT suffix(published_at, 'T00:00:00')"
             ).fetchone()
             local = bool(row and row[0])
             staged.append(
-                StagedTable(
-                    "contents",
-                    contents,
-                    count_rows(con, contents) + len(rejects),
-                    rejects=rejects,
-                    note="; ".join(notes),
-                    local_times=local,
-                )
+                staged_table(con, "contents", contents, rejects, notes, local_times=local)
             )
             rejects = []
-        pub_ts = parsed_ts_sql(q(c["published"]), TIME_FORMATS) if "published" in c else "NULL"
+        pub_ts = ts_sql(col(c["published"]), TIME_FORMATS) if "published" in c else "NULL"
         if "date" in c:
-            d = q(c["date"])
+            d = col(c["date"])
             day = (
-                f"coalesce(strftime(CAST({parsed_ts_sql(d, TIME_FORMATS)} AS DATE), "
-                f"'%Y-%m-%d'), {blank(d)})"
+                f"coalesce(strftime(CAST({ts_sql(d, TIME_FORMATS)} AS DATE), '%Y-%m-%d'), {nz(d)})"
             )
         else:
             day = f"strftime(CAST({pub_ts} AS DATE), '%Y-%m-%d')"
@@ -283,15 +278,15 @@ class YouTubeSource:
         # per-video rows of a day series are <metric>_daily: the Table data's totals (dated on
         # the publish date) keep the plain names and never overwrite a day's count
         suffix = "'_daily'" if idc and "date" in c else "''"
-        sel = ", ".join(f"{blank(q(col))} AS {q(metric)}" for metric, col in m.items())
+        sel = metric_cells_sql(m)
         where = ""
         if idc:
             where = f"WHERE {vid} IS NOT NULL AND {day} IS NOT NULL"
             if "published" in c:  # a row whose video is rejected gives no metrics
-                where += f" AND ({blank(q(c['published']))} IS NULL OR {pub_ts} IS NOT NULL)"
+                where += f" AND ({nz(col(c['published']))} IS NULL OR {pub_ts} IS NOT NULL)"
         base_sql = (
             f"SELECT __row, 'youtube' AS channel_id, {content} AS content_id, {day} AS date, "
-            f"{suffix} AS __suffix{', ' + sel if sel else ''} FROM {q(raw)} {where}"
+            f"{suffix} AS __suffix{', ' + sel if sel else ''} FROM {col(raw)} {where}"
         )
         metrics_rel = f"{p}_yt_metrics"
         value_sql = {
@@ -300,7 +295,7 @@ class YouTubeSource:
             else number_text_sql("__v__")
             for metric in m
         }
-        mrows, mrejects = stage_metric_rows(
+        _, mrejects = stage_metric_rows(
             con,
             metrics_rel,
             base_sql,
@@ -310,13 +305,7 @@ class YouTubeSource:
             may_be_negative=_NET,
         )
         staged.append(
-            StagedTable(
-                "metrics",
-                metrics_rel,
-                mrows + len(rejects),
-                rejects=rejects + mrejects,
-                note="" if idc else "; ".join(notes),
-            )
+            staged_table(con, "metrics", metrics_rel, rejects + mrejects, [] if idc else notes)
         )
         known = set(m.values()) | set(c.values()) | ({idc} if idc else set()) | {"duration"}
         unused = [shown.get(x, x) for x in names if x not in known]
@@ -324,7 +313,7 @@ class YouTubeSource:
             staged[-1].note = "; ".join(
                 x for x in (staged[-1].note, "columns not read: " + ", ".join(unused[:12])) if x
             )
-        con.execute(f"DROP TABLE IF EXISTS {q(raw)}")
+        drop(con, raw)
         return staged
 
 
