@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from truefans.errors import InvalidOption
@@ -80,3 +82,20 @@ def test_picture_refuses_bad_options(loaded, kw):
 def test_picture_of_an_empty_workspace(ws):
     res = ws.picture()
     assert res.rows == [] and res.to_dict()["totals"]["dollars"] == 0.0
+
+
+def test_bitmask_people_counts_equal_the_pairs_path(demo_path, loaded):
+    """The fast per-person bitmask and the plain (channel, person) pairs give the same counts."""
+    import truefans
+    from truefans.measure.picture import _people, _people_by_pairs
+
+    with truefans.open_workspace(demo_path) as demo:
+        for ws in (demo, loaded):
+            chans = [r[0] for r in ws.con.execute("SELECT channel_id FROM channels").fetchall()]
+            for since, until in ((None, None), (date(2024, 3, 1), date(2024, 6, 30))):
+                fast, fast_tot = _people(ws.engine, since, until, chans)
+                slow, slow_tot = _people_by_pairs(ws.engine, since, until)
+                a = fast.set_index("channel_id").sort_index()
+                b = slow.set_index("channel_id").reindex(a.index).fillna(0).astype("int64")
+                assert (a[["engaged", "known"]] == b[["engaged", "known"]]).all().all()
+                assert fast_tot.iloc[0].tolist() == slow_tot.iloc[0].astype(int).tolist()
