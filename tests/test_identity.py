@@ -205,3 +205,24 @@ def test_a_name_many_people_share_is_not_used_to_join(ws, tmp_path):
     (r,) = ws.import_files([li])
     assert "by name + company" not in r.message
     assert ws.count("people") == 5
+
+
+def test_a_linkedin_only_person_joins_a_company_less_person_whose_email_spells_the_name(
+    ws, tmp_path
+):
+    ws.import_files(
+        [crm(tmp_path, "a.csv", ["1,farid.haddad@example.com,,,Farid Haddad,,2024-01-02,1,"])]
+    )
+    li = crm(
+        tmp_path, "b.csv", ["2,,,linkedin.com/in/farid-h,Farid Haddad,Haddad Legal,2024-01-05,0,"]
+    )
+    ws.import_files([li])
+    assert person_of(ws, "fakecrm:1") == person_of(ws, "fakecrm:2")
+    merge = explain_person(ws.con, person_of(ws, "fakecrm:1"))["merges"].iloc[0]
+    assert merge["score"] == 0.9 and "spells that name" in merge["evidence"]
+    # a different email and no company: only the name agrees, not enough
+    ws.import_files([crm(tmp_path, "c.csv", ["3,zz@example.com,,,Hugo Martin,,2024-01-02,1,"])])
+    ws.import_files(
+        [crm(tmp_path, "d.csv", ["4,,,linkedin.com/in/hugo-m,Hugo Martin,Atelier,2024-01-05,0,"])]
+    )
+    assert person_of(ws, "fakecrm:3") != person_of(ws, "fakecrm:4")

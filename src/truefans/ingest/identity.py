@@ -14,8 +14,10 @@ Rules, in order, all recorded in ``identity_links`` so every join can be explain
 4. **Name + company** (transparent, scored): a new person known only by a LinkedIn profile (no
    email, no phone) and an existing person (or vice versa) with the same normalised full name and
    a similar company (Jaro-Winkler ≥ 0.85) are joined with score
-   ``0.6 · name + 0.4 · company`` when the best score is ≥ 0.9 and unique. A name held by more
-   than three people on either side is too common to single anyone out and is not used.
+   ``0.6 · name + 0.4 · company`` when the best score is ≥ 0.9 and unique. When one side has no
+   company, an email that spells the name (``farid.haddad@…`` for Farid Haddad) scores 0.3 in
+   its place. A name held by more than three people on either side is too common to single
+   anyone out and is not used.
 
 ``split_person`` undoes a wrong merge: the chosen identities move to a new person together with
 every fact seen under them, and the pair is kept apart from then on.
@@ -561,22 +563,34 @@ def _name_company_matches(con: duckdb.DuckDBPyConnection, source_id: int, source
             SELECT person_id, {_name_key("display_name")} AS name_key, company, source_id,
                    person_id IN (SELECT person_id FROM only_profile) AS only_li
             FROM people
-            WHERE display_name IS NOT NULL AND company IS NOT NULL),
+            WHERE display_name IS NOT NULL),
         keys AS (
             SELECT name_key FROM keyed WHERE name_key IS NOT NULL GROUP BY name_key
             HAVING count(*) FILTER (WHERE only_li) BETWEEN 1 AND {MAX_SAME_NAME}
                AND count(*) FILTER (WHERE NOT only_li) BETWEEN 1 AND {MAX_SAME_NAME}
                AND bool_or(source_id = ?)),
+        spelled AS (  -- people whose email spells their name: farid.haddad@... for Farid Haddad
+            SELECT DISTINCT k.person_id FROM keyed k JOIN identities i USING (person_id)
+            WHERE i.kind = 'email' AND i.value IS NOT NULL
+              AND regexp_replace(split_part(i.value, '@', 1), '[^a-z]', '', 'g')
+                  IN (replace(k.name_key, ' ', ''),
+                      array_to_string(list_reverse(string_split(k.name_key, ' ')), ''))),
         cand AS (
             SELECT a.person_id AS a, b.person_id AS b, 1.0 AS name_sim,
-                   jaro_winkler_similarity({_name_key("a.company")}, {_name_key("b.company")})
-                     AS company_sim
+                   CASE WHEN a.company IS NOT NULL AND b.company IS NOT NULL THEN
+                     jaro_winkler_similarity({_name_key("a.company")}, {_name_key("b.company")})
+                   END AS company_sim,
+                   b.person_id IN (SELECT person_id FROM spelled) AS email_spells
             FROM keyed a JOIN keyed b USING (name_key)
             WHERE name_key IN (SELECT name_key FROM keys) AND a.only_li AND NOT b.only_li
               AND (a.source_id = ? OR b.source_id = ?)),
         scored AS (
-            SELECT a, b, 0.6 * name_sim + 0.4 * company_sim AS score, name_sim, company_sim
-            FROM cand WHERE company_sim >= {COMPANY_SIMILARITY}),
+            SELECT a, b, name_sim, company_sim,
+                   round(0.6 * name_sim + CASE WHEN company_sim IS NOT NULL
+                                               THEN 0.4 * company_sim
+                                               WHEN email_spells THEN 0.3 ELSE 0 END, 6)
+                     AS score
+            FROM cand WHERE company_sim IS NULL OR company_sim >= {COMPANY_SIMILARITY}),
         best AS (
             SELECT *, count(*) OVER (PARTITION BY a) AS n FROM scored
             WHERE score >= {NAME_MATCH_THRESHOLD})
@@ -599,8 +613,13 @@ def _name_company_matches(con: duckdb.DuckDBPyConnection, source_id: int, source
             rule="name + company",
             score=round(float(score), 4),
             evidence=(
-                f"{source_name}: same name (similarity {name_sim:.2f}) and company "
-                f"(similarity {company_sim:.2f}); the LinkedIn profile had no email or phone"
+                f"{source_name}: same name (similarity {name_sim:.2f}) and "
+                + (
+                    f"company (similarity {company_sim:.2f})"
+                    if company_sim is not None
+                    else "an email that spells that name, no company on one side"
+                )
+                + "; the LinkedIn profile had no email or phone"
             ),
             source_id=source_id,
         )
