@@ -203,10 +203,10 @@ def stage_csv(ctx: StageContext, header: Header, rel: str) -> tuple[int, list[Re
             return (int(row[0]) if row else 0), [], ""
         except duckdb.Error:
             con.execute(f'DROP TABLE IF EXISTS "{rel}_r"')
-    return _stage_csv_python(ctx, header, unique_names(norm(c) for c in header.columns), rel)
+    return stage_csv_python(ctx, header, unique_names(norm(c) for c in header.columns), rel)
 
 
-def _stage_csv_python(
+def stage_csv_python(
     ctx: StageContext, header: Header, names: list[str], rel: str
 ) -> tuple[int, list[Reject], str]:
     raw = ctx.path.read_bytes()

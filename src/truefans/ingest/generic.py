@@ -8,18 +8,16 @@ Python's csv module, which keeps the good rows and reports each bad one.
 
 from __future__ import annotations
 
-import codecs
 import csv
 import difflib
-import io
 import re
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 
 from ..errors import UnusableFile
 from ..schema import CANONICAL
+from .common import Header, decode, stage_csv_python
 from .registry import Detection, StageContext, StagedTable, register
 
 _ALIASES = {
@@ -50,17 +48,8 @@ def table_from_name(path: Path) -> str | None:
 
 
 def _decode_head(head: bytes) -> tuple[str, str]:
-    """(encoding for the whole file, decoded head)."""
-    if head.startswith(codecs.BOM_UTF16_LE) or head.startswith(codecs.BOM_UTF16_BE):
-        return "utf-16", head.decode("utf-16", errors="replace")
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig", head[3:].decode("utf-8", errors="replace")
-    try:
-        return "utf-8", head.decode("utf-8")
-    except UnicodeDecodeError as e:
-        if e.start >= len(head) - 4:  # a character cut by the end of the head
-            return "utf-8", head[: e.start].decode("utf-8")
-        return "cp1252", head.decode("cp1252", errors="replace")
+    """(encoding for the whole file, decoded head): the same rules as every other source."""
+    return decode(head)
 
 
 def _header_line(text: str) -> str:
@@ -223,57 +212,13 @@ class GenericSource:
         header: list[str],
     ) -> StagedTable:
         """Slow path for irregular files: keeps every readable row, reports the others."""
-        path = ctx.path
-        raw = path.read_bytes()
-        note = ""
-        if encoding in ("utf-8", "utf-8-sig"):
-            try:
-                text = raw.decode(encoding)
-            except UnicodeDecodeError:
-                text = raw.decode("cp1252", errors="replace")
-                note = "not valid UTF-8: read as Windows-1252"
-        else:
-            text = raw.decode(encoding, errors="replace")
-            if encoding == "cp1252":
-                note = "not valid UTF-8: read as Windows-1252"
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
-        columns: list[list[str | None]] = [[] for _ in header]
-        rows: list[int] = []
-        rejects: list[tuple[int, str, str, str]] = []
-        try:
-            next(reader)  # header
-            i = 0
-            for rec in reader:
-                if not rec or all(not f.strip() for f in rec):
-                    continue
-                i += 1
-                if len(rec) != len(header):
-                    rejects.append(
-                        (
-                            i,
-                            "",
-                            f"row has {len(rec)} fields, the header has {len(header)}",
-                            delim.join(rec)[:500],
-                        )
-                    )
-                    continue
-                rows.append(i)
-                for col, val in zip(columns, rec, strict=True):
-                    col.append(val)
-        except csv.Error as e:
-            raise UnusableFile(str(path), f"not a readable CSV file ({e})") from e
-        data = {"__row": pa.array(rows, pa.int64())}
-        for name, vals in zip(header, columns, strict=True):
-            data[name] = pa.array(vals, pa.string())
-        arrow = pa.table(data)
-        ctx.con.register(f"{rel}_arrow", arrow)
-        try:
-            ctx.con.execute(f'CREATE OR REPLACE TEMP TABLE "{rel}" AS SELECT * FROM "{rel}_arrow"')
-        finally:
-            ctx.con.unregister(f"{rel}_arrow")
-        return StagedTable(
-            table, rel, len(rows) + len(rejects), rejects=rejects, note=note, row_expr="__row"
+        with ctx.path.open("rb") as fh:
+            _, text = decode(fh.read(HEAD_BYTES))
+        line = next((i for i, ln in enumerate(text.splitlines()) if ln.strip()), 0)
+        rows, rejects, note = stage_csv_python(
+            ctx, Header(line, delim, header, encoding), header, rel
         )
+        return StagedTable(table, rel, rows, rejects=rejects, note=note, row_expr="__row")
 
 
 def _count(con: duckdb.DuckDBPyConnection, rel: str) -> int:
