@@ -122,15 +122,6 @@ def normalise_phone(value: str, region: str = "US") -> str | None:
     return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
 
 
-def value_hash(kind: str, value: str) -> str:
-    return hashlib.sha256(value.encode("utf-8")).hexdigest()
-
-
-def identity_id_for(kind: str, platform: str | None, value_hash_hex: str) -> str:
-    key = f"{kind}:{platform or ''}:{value_hash_hex}"
-    return "i" + hashlib.sha256(key.encode()).hexdigest()[:15]
-
-
 def _phone_map(
     con: duckdb.DuckDBPyConnection, rel: str, phone_col: str, country_col: str | None, region: str
 ) -> str:
