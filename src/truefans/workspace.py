@@ -384,10 +384,9 @@ class Workspace:
         shown: str | None = None,
     ) -> ImportReport:
         from .ingest import channels as chmod
-
-        stored_path = shown if shown and shown != str(path) else str(path.resolve())
         from .ingest import identity
 
+        stored_path = shown if shown and shown != str(path) else str(path.resolve())
         con = self.con
         checked = f"{staged.relation}_checked"
         staged_cols = {r[0] for r in con.execute(f'DESCRIBE "{staged.relation}"').fetchall()}
