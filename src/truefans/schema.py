@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 CHANNEL_KINDS = (
     "social",
@@ -49,6 +49,8 @@ TOUCH_KINDS = (
     "booth_visit",
     "download",
     "attend",
+    "review",
+    "referral",
 )
 #: Touches that show a person acting, not merely being shown something.
 ENGAGED_TOUCH_KINDS = tuple(k for k in TOUCH_KINDS if k not in ("view", "follow", "unfollow"))
@@ -239,6 +241,13 @@ CANONICAL: dict[str, Table] = {
                 _c("channel_id", "str", references="channels.channel_id", doc="how did you hear"),
                 _c("order_ref", "str"),
                 _c("identity_id", "str", doc="the identity the row was seen under", since=2),
+                _c(
+                    "referred_by",
+                    "str",
+                    references="people.person_id",
+                    doc="the person named as 'how did you hear'",
+                    since=3,
+                ),
             ),
             "the business results",
             6,
@@ -319,8 +328,21 @@ _V2 = [
         person_a VARCHAR, person_b VARCHAR, created_at TIMESTAMP)""",
 ]
 
+# v3: who referred an outcome's person (an advocacy signal for `fans`), and the demo world's truth
+# about people (its planted true fans)
+_V3 = [
+    *[
+        f'ALTER TABLE "{t.name}" ADD COLUMN IF NOT EXISTS "{c.name}" {c.sql_type}'
+        for t in CANONICAL.values()
+        for c in t.columns
+        if c.since == 3
+    ],
+    """CREATE TABLE IF NOT EXISTS truth_people (
+        person_id VARCHAR, label VARCHAR, source_id BIGINT)""",
+]
+
 #: MIGRATIONS[i] brings a workspace from version i to i + 1.
-MIGRATIONS: list[list[str] | Callable[[duckdb.DuckDBPyConnection], None]] = [_V1, _V2]
+MIGRATIONS: list[list[str] | Callable[[duckdb.DuckDBPyConnection], None]] = [_V1, _V2, _V3]
 
 
 def current_version(con: duckdb.DuckDBPyConnection) -> int:
@@ -369,6 +391,7 @@ def clear_all(con: duckdb.DuckDBPyConnection) -> None:
         "imports",
         "rejects",
         "truth",
+        "truth_people",
         "identity_links",
         "merges",
         "kept_apart",
