@@ -233,10 +233,12 @@ def test_values_are_sensible(con: duckdb.DuckDBPyConnection) -> None:
     assert _one(con, "SELECT count(*) FROM costs WHERE period_end <> period_start + 6") == 0
     assert _one(con, "SELECT count(DISTINCT channel_id) FROM costs") == 11
     assert _one(con, "SELECT count(*) FROM costs WHERE dollars < 0 OR hours < 0") == 0
-    # google ads cost more dollars than any social channel; social channels cost hours
+    # google ads cost more dollars than any social channel (LinkedIn's occasional boosted posts
+    # make its year vary between about $2k and $5k against Google's ~$36k); social channels
+    # cost hours
     dollars = dict(con.execute("SELECT channel_id, sum(dollars) FROM costs GROUP BY 1").fetchall())
     hours = dict(con.execute("SELECT channel_id, sum(hours) FROM costs GROUP BY 1").fetchall())
-    assert dollars["google_ads"] > 10 * max(
+    assert dollars["google_ads"] > 5 * max(
         dollars[c] for c in ("instagram", "x", "facebook", "linkedin")
     )
     assert hours["instagram"] > hours["google_ads"]
@@ -483,3 +485,55 @@ def test_medium_world_sanity() -> None:
     followers, dollars = _followers_and_dollars(con)
     assert max(followers, key=lambda c: followers[c]) == "instagram"
     assert dollars["instagram"] < 0.05 * sum(dollars.values())
+
+
+def test_planted_true_fans_are_the_repeat_buyers(world):
+    con = _con(world)
+    con.register("truth_people", world.truth_people)
+    fans = {
+        r[0]
+        for r in con.execute(
+            "SELECT person_id FROM truth_people WHERE label = 'true_fan'"
+        ).fetchall()
+    }
+    supers = {
+        r[0]
+        for r in con.execute(
+            "SELECT person_id FROM truth_people WHERE label = 'superfan'"
+        ).fetchall()
+    }
+    assert 20 <= len(fans) <= 30 and supers and supers <= fans
+    days = dict(
+        con.execute(
+            """SELECT person_id, count(DISTINCT ts::DATE) FROM outcomes
+               WHERE type IN ('order', 'new_account', 'renewal') AND person_id IS NOT NULL
+               GROUP BY 1"""
+        ).fetchall()
+    )
+    assert all(days[f] >= 3 for f in fans)
+    assert all(n == 1 for p, n in days.items() if p not in fans)
+    # every fan is still on the newsletter, and bought through two channels or more
+    subscribed = {
+        r[0]
+        for r in con.execute(
+            """SELECT i.person_id FROM audience a JOIN identities i USING (identity_id)
+               WHERE a.channel_id = 'newsletter' AND a.unfollowed_at IS NULL"""
+        ).fetchall()
+    }
+    assert fans <= subscribed
+    channels = dict(
+        con.execute(
+            """SELECT o.person_id, count(DISTINCT t.channel_id) FROM outcomes o
+               JOIN truth t USING (outcome_id) WHERE o.person_id IS NOT NULL GROUP BY 1"""
+        ).fetchall()
+    )
+    assert all(channels[f] >= 2 for f in fans)
+    # superfans show advocacy: a review or referral touch, or someone names them
+    advocates = {
+        r[0]
+        for r in con.execute(
+            """SELECT person_id FROM touchpoints WHERE kind IN ('review', 'referral')
+               UNION SELECT referred_by FROM outcomes WHERE referred_by IS NOT NULL"""
+        ).fetchall()
+    }
+    assert supers <= advocates and advocates <= fans

@@ -50,3 +50,7 @@ class NotFitted(TruefansError):
 
 class ConvergenceError(TruefansError):
     """A model fit did not converge."""
+
+
+class NotEnoughData(TruefansError):
+    """The workspace has too little of the data an analysis needs (it says which and how to add it)."""

@@ -53,6 +53,11 @@ def build_demo(ws: Workspace, seed: int = 7, size: str = "small") -> dict[str, A
         ws.con.execute("INSERT INTO truth SELECT outcome_id, channel_id, NULL FROM __truth")
     finally:
         ws.con.unregister("__truth")
+    ws.con.register("__truth_people", world.truth_people)
+    try:
+        ws.con.execute("INSERT INTO truth_people SELECT person_id, label, NULL FROM __truth_people")
+    finally:
+        ws.con.unregister("__truth_people")
     ws.set_setting("demo", "true")
     ws.set_setting("demo_seed", str(seed))
     ws.set_setting("demo_size", size)

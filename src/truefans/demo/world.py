@@ -20,6 +20,12 @@ How the data relate to the truth, so that simple attribution can be checked agai
 * people also have plenty of earlier touches in other channels (social views and likes, opens...),
   so multi-touch attribution has something to spread credit over.
 
+True fans are planted too (the ``truth_people`` table): about 1.2 % of the people, all newsletter
+subscribers from the business-minded personas, buy again and again through the year (three or more
+purchases, the last in the final weeks, in two or more channels). Everyone else buys at most once,
+so a repeat buyer is a planted fan. Some fans are superfans: they write reviews, refer people (a
+``referral`` touch) and are named by others as who told them about the business (``referred_by``).
+
 Everything is drawn from one :func:`numpy.random.default_rng` with vectorised NumPy, so the same seed
 and size always give identical tables (row order included), and the large size (a million people,
 about twenty million touchpoints) takes well under a minute.
@@ -72,6 +78,14 @@ NOISE_RATE_SELF_REPORTED = 0.25
 #: share of "call" outcomes that come from an unknown number (anonymous, self-reported)
 ANONYMOUS_CALL_RATE = 0.25
 REFUND_RATE = 0.02
+#: share of people planted as true fans, their personas, purchases and the superfan share
+FAN_SHARE = 0.012
+FAN_PERSONAS = ("newsletter_reader", "client", "linkedin_pro", "event_goer")
+FAN_EXTRA_PURCHASES = 3.0  # mean of the Poisson number of purchases beyond the first three
+FAN_ORDER_MEAN = 1_400.0
+FAN_CHANNELS = {"newsletter": 0.35, "client_service": 0.3, "website": 0.15, "phone": 0.1}
+FAN_CHANNELS["linkedin"] = 0.1
+SUPERFAN_SHARE = 0.4
 #: last-touch lookback used by the simple attribution the truth is meant to be checked with
 LOOKBACK_DAYS = 30
 #: the cause touch is at most this long before its outcome
@@ -349,6 +363,8 @@ class World:
     tables: dict[str, pa.Table]
     #: outcome_id, channel_id: the channel that truly caused each outcome
     truth: pa.Table
+    #: person_id, label (true_fan, superfan): the planted fans (a superfan is also a true fan)
+    truth_people: pa.Table = field(default_factory=lambda: pa.table({"person_id": [], "label": []}))
     #: the generator's settings and true per-channel figures (JSON-serialisable)
     params: dict[str, object] = field(default_factory=dict)
 
@@ -778,10 +794,50 @@ class _Generator:
 
     # ---- outcomes ---------------------------------------------------------------------------
 
+    def pick_fans(self, has_touch: BoolArray) -> IntArray:
+        """The planted true fans: people of the business-minded personas."""
+        names = [p[0] for p in PERSONAS]
+        cand = np.flatnonzero(np.isin(self.primary, [names.index(p) for p in FAN_PERSONAS]))
+        k = min(len(cand), max(5, round(FAN_SHARE * self.n)))
+        return np.sort(self.rng.choice(cand, size=k, replace=False))
+
+    def fan_purchases(self) -> tuple[IntArray, IntArray, IntArray, IntArray, FloatArray]:
+        """Each fan's purchases: three or more through the year, the last in its final weeks,
+        the first through the newsletter and the rest through the fans' usual channels."""
+        rng, fans = self.rng, self.fans
+        k = 3 + rng.poisson(FAN_EXTRA_PURCHASES, len(fans))
+        person = np.repeat(fans, k)
+        nth = np.arange(len(person)) - np.repeat(np.cumsum(k) - k, k)
+        last = nth == np.repeat(k - 1, k)
+        tt = np.where(
+            last,
+            self.business_times(len(person), first_day=DAYS - 40, last_day=DAYS - 2),
+            self.business_times(len(person), first_day=7, last_day=DAYS - 45),
+        )
+        names = list(FAN_CHANNELS)
+        p = np.array([FAN_CHANNELS[c] for c in names])
+        ch = np.array([CH.index(c) for c in names])[rng.choice(len(names), len(person), p=p)]
+        ch[nth == 0] = NL
+        others = ch[nth == 1]  # the second purchase comes through another channel
+        others[others == NL] = CS
+        ch[nth == 1] = others
+        delay = np.where(
+            rng.random(len(person)) < 0.5,
+            rng.integers(60, 4 * 3600, len(person)),
+            rng.integers(4 * 3600, MAX_CAUSE_DELAY, len(person)),
+        )
+        delay[ch == PH] = rng.integers(1, 300, int((ch == PH).sum()))
+        value = np.round(FAN_ORDER_MEAN * rng.lognormal(-0.5 * 0.45**2, 0.45, len(person)))
+        return person, ch, tt, tt - delay, value
+
     def outcomes(self, has_touch: BoolArray) -> None:
         rng = self.rng
         type_index = {t: i for i, t in enumerate(schema.OUTCOME_TYPES)}
         chans, types, persons, ts, cause, values = [], [], [], [], [], []
+        self.fans = self.pick_fans(has_touch)
+        # everyone but the fans buys at most once (while the channel's pool lasts)
+        bought = np.zeros(self.n, dtype=bool)
+        bought[self.fans] = True
         for c_name, rates in OUTCOME_RATES.items():
             c = CH.index(c_name)
             pool = np.flatnonzero(has_touch[:, c])
@@ -815,10 +871,27 @@ class _Generator:
                 v = np.round(v / 50) * 50 if typ == "renewal" else np.round(v)
                 chans.append(np.full(k, c))
                 types.append(np.full(k, type_index[typ]))
-                persons.append(pool[rng.integers(0, len(pool), k)])
+                if typ in MONEY_TYPES:
+                    fresh = pool[~bought[pool]]
+                    who = (
+                        rng.choice(fresh, size=k, replace=False)
+                        if len(fresh) >= k
+                        else pool[rng.integers(0, len(pool), k)]
+                    )
+                    bought[who] = True
+                else:
+                    who = pool[rng.integers(0, len(pool), k)]
+                persons.append(who)
                 ts.append(tt)
                 cause.append(cz)
                 values.append(np.where(typ in MONEY_TYPES, v, np.nan))
+        f_person, f_ch, f_ts, f_cause, f_val = self.fan_purchases()
+        chans.append(f_ch)
+        types.append(np.full(len(f_ch), type_index["order"]))
+        persons.append(f_person)
+        ts.append(f_ts)
+        cause.append(f_cause)
+        values.append(f_val)
         o_ch = np.concatenate(chans)
         o_type = np.concatenate(types)
         o_person = np.concatenate(persons)
@@ -869,6 +942,23 @@ class _Generator:
         self.o_anon = anon[order]
         self.o_self = self_rep[order]
         self.o_refund_of = np.where(o_ref[order] >= 0, new_pos[np.maximum(o_ref[order], 0)], -1)
+        self.refer()
+
+    def refer(self) -> None:
+        """Superfans: some fans bring others (named as who told them) and review the business."""
+        rng = self.rng
+        self.superfans = np.sort(
+            rng.choice(self.fans, size=round(SUPERFAN_SHARE * len(self.fans)), replace=False)
+        )
+        self.o_referred_by = np.full(len(self.o_ts), -1)
+        first_buys = np.flatnonzero(
+            np.isin(self.o_type, [schema.OUTCOME_TYPES.index(t) for t in ("new_account", "order")])
+            & (self.o_person >= 0)
+            & ~np.isin(self.o_person, self.fans)
+        )
+        named = self.superfans[rng.random(len(self.superfans)) < 0.6]
+        pick = rng.choice(first_buys, size=min(len(named), len(first_buys)), replace=False)
+        self.o_referred_by[pick] = named[: len(pick)]
 
     @staticmethod
     def spaced(person: IntArray, ts: IntArray, only: BoolArray | None = None) -> BoolArray:
@@ -977,6 +1067,7 @@ class _Generator:
         has_touch[bg[0], bg[2]] = True
         self.outcomes(has_touch)
         journey, fixed = self.outcome_touches()
+        journey = [np.r_[a, b] for a, b in zip(journey, self.advocacy_touches(), strict=True)]
         # drop ordinary touches that fall between an outcome's cause touch and the outcome
         w = np.flatnonzero((self.o_person >= 0) & (self.o_refund_of < 0))
         ws = (self.o_person[w] << 26) | self.o_cause[w]
@@ -1002,6 +1093,18 @@ class _Generator:
         self.t_content = np.concatenate([p[3] for p in parts])[order]
         self.t_kind = np.concatenate([p[4] for p in parts])[order]
         del parts, person, ts
+
+    def advocacy_touches(self) -> list[IntArray]:
+        """Superfans review the business on its website and refer people through client service."""
+        k = 2 * len(self.superfans)
+        person = np.repeat(self.superfans, 2)
+        ts = self.business_times(k, first_day=0, last_day=DAYS - 1)
+        review = np.arange(k) % 2 == 0
+        ch = np.where(review, WEB, CS)
+        kind = np.where(
+            review, schema.TOUCH_KINDS.index("review"), schema.TOUCH_KINDS.index("referral")
+        )
+        return [person, ts, ch, np.full(k, -1, dtype=np.int64), kind]
 
     def touch_table(self) -> pa.Table:
         rng = self.rng
@@ -1164,7 +1267,7 @@ class _Generator:
         followed = np.where(
             pre | (before_first < 0), -rng.integers(86_400, 3 * 365 * 86_400, m), before_first
         )
-        leaves = rng.random(m) < 0.12
+        leaves = (rng.random(m) < 0.12) & ~np.isin(subs, self.fans)
         after = np.where(ht[subs, NL], last[subs], np.maximum(followed, 0)) + rng.integers(
             86_400, 60 * 86_400, m
         )
@@ -1367,6 +1470,7 @@ class _Generator:
                 "order_ref": pc.if_else(
                     pa.array(money), _numbered("SO-24-", ref_num, 6), pa.scalar(None, pa.string())
                 ),
+                "referred_by": _take(self.person_ids, self.o_referred_by, self.o_referred_by >= 0),
             },
         )
 
@@ -1427,6 +1531,8 @@ class _Generator:
                 CH[c]: {**VALUE_MEAN, **VALUE_MEAN_BY_CHANNEL.get(CH[c], {})} for c in range(NCH)
             },
             "personas": {p[0]: {"share": p[1], "mean_touches": p[2]} for p in PERSONAS},
+            "true_fans": len(self.fans),
+            "superfans": len(self.superfans),
         }
 
     def run(self) -> World:
@@ -1452,4 +1558,11 @@ class _Generator:
             "metrics": self.metrics_table,
         }
         truth = pa.table({"outcome_id": self.outcome_ids, "channel_id": _take(CH, self.o_ch)})
-        return World(tables=self.tables, truth=truth, params=self.params())
+        fans = np.r_[self.fans, self.superfans]
+        labels = ["true_fan"] * len(self.fans) + ["superfan"] * len(self.superfans)
+        truth_people = pa.table(
+            {"person_id": _take(self.person_ids, fans), "label": pa.array(labels, pa.string())}
+        )
+        return World(
+            tables=self.tables, truth=truth, truth_people=truth_people, params=self.params()
+        )
