@@ -478,6 +478,250 @@ def picture_cmd(
     render_picture(res, fmt)
 
 
+class Tier(StrEnum):
+    audience = "audience"
+    engaged = "engaged"
+    reachable = "reachable"
+    customer = "customer"
+    repeat_buyer = "repeat_buyer"
+    true_fan = "true_fan"
+    superfan = "superfan"
+
+
+class EngagedBy(StrEnum):
+    kinds = "kinds"
+    score = "score"
+
+
+AsOfOpt = Annotated[
+    str | None, typer.Option("--as-of", help="the day to judge on (default: last activity)")
+]
+MarginOpt = Annotated[
+    float, typer.Option("--margin", help="share of revenue that is profit (1 = count revenue)")
+]
+
+
+@app.command("fans")
+def fans_cmd(
+    as_of: AsOfOpt = None,
+    min_kinds: Annotated[
+        int, typer.Option("--min-kinds", help="engaged: distinct active touch kinds")
+    ] = 2,
+    window: Annotated[int, typer.Option("--window", help="engaged: days looked back")] = 90,
+    engaged_by: Annotated[
+        EngagedBy, typer.Option("--engaged-by", help="kinds (default) or a decayed score")
+    ] = EngagedBy.kinds,
+    half_life: Annotated[
+        float, typer.Option("--half-life", help="score: days for a touch to count half")
+    ] = 30.0,
+    min_score: Annotated[float, typer.Option("--min-score", help="score: engaged from")] = 2.0,
+    min_purchase_days: Annotated[
+        int, typer.Option("--min-purchase-days", help="repeat buyer: days with a purchase")
+    ] = 2,
+    min_p_alive: Annotated[
+        float, typer.Option("--min-p-alive", help="repeat buyer: probability still buying")
+    ] = 0.5,
+    fan_value: Annotated[
+        float | None,
+        typer.Option(
+            "--fan-value",
+            help="true fan: yearly value (profit with --margin) from; default the top decile",
+        ),
+    ] = None,
+    margin: MarginOpt = 1.0,
+    fan_channels: Annotated[
+        int, typer.Option("--fan-channels", help="true fan: channels active on in a year")
+    ] = 2,
+    list_tier: Annotated[
+        Tier | None, typer.Option("--list", help="list the people of this tier and above")
+    ] = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """True fans vs followers: people per engagement tier and the share of dollars they bring."""
+    from .measure.fans import fans
+
+    try:
+        with _open(create=False) as ws:
+            res = fans(
+                ws,
+                as_of=as_of,
+                min_kinds=min_kinds,
+                window_days=window,
+                engaged_by=engaged_by.value,
+                half_life_days=half_life,
+                min_score=min_score,
+                min_purchase_days=min_purchase_days,
+                min_p_alive=min_p_alive,
+                fan_value=fan_value,
+                margin=margin,
+                fan_channels=fan_channels,
+                list_tier=list_tier.value if list_tier else None,
+            )
+    except TruefansError as e:
+        raise _fail(e) from e
+    render_fans(res, fmt)
+
+
+def render_fans(res: Result, fmt: Format) -> None:
+    if fmt is not Format.table:
+        print_rows(res.rows, fmt, payload=res.to_dict())
+        return
+    if "tier" in res.extra:  # a listing
+        print_rows(res.rows, fmt, title=f"People in the {res.extra['tier']} tier or above")
+        return
+    cur = res.extra.get("currency") or ""
+    shown = [
+        {
+            **r,
+            "share_of_people": f"{r['share_of_people']:.1%}",
+            "share_of_dollars": f"{r['share_of_dollars']:.1%}",
+            "share_of_dollars_at_or_above": f"{r['share_of_dollars_at_or_above']:.1%}",
+        }
+        for r in res.rows
+    ]
+    cols = [
+        ("tier", "tier"),
+        ("people", "people"),
+        ("people_at_or_above", "at or above"),
+        ("share_of_people", "% people"),
+        ("dollars", cur),
+        ("share_of_dollars", f"% {cur}"),
+        ("share_of_dollars_at_or_above", f"% {cur} at or above"),
+        ("following", "following"),
+    ]
+    console.print(_table(f"Tiers as of {plain(res.extra['as_of'])}", cols, shown))
+    console.print("[bold]" + escape(res.extra["caption"]) + "[/bold]", soft_wrap=True)
+    ch_cols = [
+        ("channel", "channel"),
+        ("followers", "followers"),
+        ("true_fans", "true fans"),
+        ("fans_per_1k_followers", "fans per 1k followers"),
+        ("first_arrived", "fans who arrived here first"),
+    ]
+    console.print(_table("True fans by channel", ch_cols, plain(res.extra["by_channel"])))
+    lists = plain(res.extra["email_lists"])
+    if lists:
+        shown_l = [
+            {
+                **r,
+                **{
+                    k: "-" if r[k] is None else f"{r[k]:.1%}"
+                    for k in ("growth", "churn_yearly", "engaged_share")
+                },
+            }
+            for r in lists
+        ]
+        l_cols = [
+            ("channel", "email list"),
+            ("subscribers", "subscribers"),
+            ("joined", "joined in a year"),
+            ("left", "left"),
+            ("growth", "growth"),
+            ("churn_yearly", "churn / year"),
+            ("engaged_share", "engaged (90 d)"),
+            ("revenue_per_subscriber", f"{cur} per subscriber"),
+        ]
+        console.print(_table("Email list health", l_cols, shown_l))
+    console.print(
+        f"[dim]True fan: {escape(str(res.assumptions['true_fan']))}.[/dim]", soft_wrap=True
+    )
+
+
+class ModelName(StrEnum):
+    bgnbd = "bgnbd"
+    pareto = "pareto"
+
+
+class TimeUnit(StrEnum):
+    week = "week"
+    day = "day"
+
+
+@app.command("clv")
+def clv_cmd(
+    model: Annotated[
+        ModelName, typer.Option("--model", help="bgnbd (default) or pareto")
+    ] = ModelName.bgnbd,
+    calibration_end: Annotated[
+        str | None,
+        typer.Option("--calibration-end", help="fit on purchases to this day, check on the rest"),
+    ] = None,
+    time_unit: Annotated[TimeUnit, typer.Option("--time-unit", help="week or day")] = TimeUnit.week,
+    horizon: Annotated[
+        float | None, typer.Option("--horizon", help="periods ahead (default: one year)")
+    ] = None,
+    discount_rate: Annotated[
+        float, typer.Option("--discount-rate", help="yearly discount rate of future value")
+    ] = 0.10,
+    margin: MarginOpt = 1.0,
+    as_of: AsOfOpt = None,
+    top: Annotated[int, typer.Option("--top", help="rows shown in the table format")] = 20,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """What each customer is likely to be worth: P(alive), expected purchases and spend, CLV."""
+    from .measure.clv import clv
+
+    try:
+        with _open(create=False) as ws:
+            res = clv(
+                ws,
+                model=model.value,
+                calibration_end=calibration_end,
+                time_unit=time_unit.value,
+                horizon=horizon,
+                discount_rate=discount_rate,
+                margin=margin,
+                as_of=as_of,
+            )
+    except TruefansError as e:
+        raise _fail(e) from e
+    render_clv(res, fmt, top)
+
+
+def render_clv(res: Result, fmt: Format, top: int) -> None:
+    if fmt is not Format.table:
+        print_rows(res.rows, fmt, payload=res.to_dict())
+        return
+    ex = res.extra
+    params = ", ".join(f"{k} = {v:.4g}" for k, v in ex["params"].items())
+    console.print(
+        f"[bold]{escape(str(res.assumptions['frequency_model']))}[/bold] {params}; "
+        f"log-likelihood {ex['log_likelihood']:.2f}; "
+        f"{'converged' if ex['converged'] else '[red]not converged[/red]'}",
+        soft_wrap=True,
+    )
+    cols = [
+        ("person_id", "person"),
+        ("frequency", "repeat purchases"),
+        ("p_alive", "P(alive)"),
+        ("expected_purchases", "expected purchases"),
+        ("expected_spend", "spend per purchase"),
+        ("clv", "discounted value"),
+    ]
+    rows = res.rows[: max(0, top)]
+    console.print(
+        _table(f"Most valuable customers (top {len(rows)} of {len(res.rows):,})", cols, rows)
+    )
+    hold = ex.get("holdout")
+    if hold:
+        h_cols = [
+            ("frequency", "calibration purchases"),
+            ("customers", "customers"),
+            ("actual", "actual (holdout)"),
+            ("model", "model"),
+            ("naive", "naive: past rate"),
+        ]
+        console.print(
+            _table(
+                "Holdout: purchases per customer by calibration frequency",
+                h_cols,
+                plain(hold["by_calibration_frequency"]),
+            )
+        )
+    for line in ex["captions"]:
+        console.print(escape(line), soft_wrap=True)
+
+
 @app.command()
 def demo(
     seed: Annotated[int, typer.Option("--seed", help="random seed of the synthetic world")] = 7,

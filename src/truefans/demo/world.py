@@ -872,12 +872,19 @@ class _Generator:
                 chans.append(np.full(k, c))
                 types.append(np.full(k, type_index[typ]))
                 if typ in MONEY_TYPES:
+                    # people of the channel's pool first; when they run out, anyone who has
+                    # not bought yet (the cause touch puts them on the channel anyway)
                     fresh = pool[~bought[pool]]
-                    who = (
-                        rng.choice(fresh, size=k, replace=False)
-                        if len(fresh) >= k
-                        else pool[rng.integers(0, len(pool), k)]
-                    )
+                    who = rng.choice(fresh, size=min(k, len(fresh)), replace=False)
+                    if len(who) < k:
+                        others = np.flatnonzero(~bought)
+                        others = others[~np.isin(others, who)]
+                        extra = rng.choice(
+                            others, size=min(k - len(who), len(others)), replace=False
+                        )
+                        who = np.r_[
+                            who, extra, pool[rng.integers(0, len(pool), k - len(who) - len(extra))]
+                        ]
                     bought[who] = True
                 else:
                     who = pool[rng.integers(0, len(pool), k)]
