@@ -511,7 +511,19 @@ def test_planted_true_fans_are_the_repeat_buyers(world):
         ).fetchall()
     )
     assert all(days[f] >= 3 for f in fans)
-    assert all(n == 1 for p, n in days.items() if p not in fans)
+    lapsed = {
+        r[0]
+        for r in con.execute("SELECT person_id FROM truth_people WHERE label = 'lapsed'").fetchall()
+    }
+    assert lapsed and not lapsed & fans
+    assert all(n == 1 for p, n in days.items() if p not in fans | lapsed)
+    last = dict(
+        con.execute(
+            """SELECT person_id, max(ts) FROM outcomes WHERE person_id IS NOT NULL
+               AND type IN ('order', 'new_account', 'renewal') GROUP BY 1"""
+        ).fetchall()
+    )
+    assert all(last[p] < dt.datetime(2024, 5, 15) for p in lapsed if p in last)
     # every fan is still on the newsletter, and bought through two channels or more
     subscribed = {
         r[0]

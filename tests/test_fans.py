@@ -34,6 +34,10 @@ def test_planted_true_fans_are_found(demo):
     # every planted superfan that the tier finds is shown as a superfan
     supers = set(fans(demo, list_tier="superfan").table["person_id"])
     assert _truth(demo, "superfan") <= supers <= found
+    # former regulars who stopped buying months ago are not taken for repeat buyers any more
+    repeat = set(fans(demo, list_tier="repeat_buyer").table["person_id"])
+    lapsed = _truth(demo, "lapsed")
+    assert lapsed and not lapsed & repeat
 
 
 def test_summary_shows_fans_dollars_beside_followers(demo):

@@ -630,6 +630,14 @@ def render_fans(res: Result, fmt: Format) -> None:
 class ModelName(StrEnum):
     bgnbd = "bgnbd"
     pareto = "pareto"
+    bgbb = "bgbb"
+
+
+class Period(StrEnum):
+    year = "year"
+    quarter = "quarter"
+    month = "month"
+    week = "week"
 
 
 class TimeUnit(StrEnum):
@@ -640,8 +648,12 @@ class TimeUnit(StrEnum):
 @app.command("clv")
 def clv_cmd(
     model: Annotated[
-        ModelName, typer.Option("--model", help="bgnbd (default) or pareto")
+        ModelName,
+        typer.Option("--model", help="bgnbd (default), pareto, or bgbb (one chance per period)"),
     ] = ModelName.bgnbd,
+    period: Annotated[
+        Period, typer.Option("--period", help="bgbb: the period that is one opportunity")
+    ] = Period.year,
     calibration_end: Annotated[
         str | None,
         typer.Option("--calibration-end", help="fit on purchases to this day, check on the rest"),
@@ -672,6 +684,7 @@ def clv_cmd(
                 discount_rate=discount_rate,
                 margin=margin,
                 as_of=as_of,
+                period=period.value,
             )
     except TruefansError as e:
         raise _fail(e) from e
@@ -718,8 +731,34 @@ def render_clv(res: Result, fmt: Format, top: int) -> None:
                 plain(hold["by_calibration_frequency"]),
             )
         )
+    mats = ex.get("matrices")
+    if mats:
+        console.print(_matrix_table(mats, "p_alive", "P(alive)"))
     for line in ex["captions"]:
         console.print(escape(line), soft_wrap=True)
+
+
+def _matrix_table(m: dict[str, Any], key: str, what: str, max_rows: int = 11) -> RichTable:
+    """A heat-map as a table: rows purchases, columns time since the last purchase."""
+    gaps = m["since_last_purchase"]
+    t = RichTable(
+        title=f"{what} by repeat purchases (rows) and {m['columns']} (columns)",
+        header_style="bold",
+        title_justify="left",
+    )
+    t.add_column("purchases", justify="right")
+    for g in gaps:
+        t.add_column(f"{g:.0f}", justify="right")
+    for x, row in list(zip(m["frequency"], m[key], strict=True))[:max_rows]:
+        cells = []
+        for v in row:
+            if v is None:
+                cells.append("")
+            else:
+                shade = "green" if v >= 0.7 else "yellow" if v >= 0.3 else "red"
+                cells.append(f"[{shade}]{v:.0%}[/{shade}]")
+        t.add_row(str(x), *cells)
+    return t
 
 
 @app.command()

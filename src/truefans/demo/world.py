@@ -23,7 +23,8 @@ How the data relate to the truth, so that simple attribution can be checked agai
 True fans are planted too (the ``truth_people`` table): about 1.2 % of the people, all newsletter
 subscribers from the business-minded personas, buy again and again through the year (three or more
 purchases, the last in the final weeks, in two or more channels). Everyone else buys at most once,
-so a repeat buyer is a planted fan. Some fans are superfans: they write reviews, refer people (a
+so a repeat buyer is a planted fan, or one of the few former regulars (``lapsed``) who bought
+two to four times in the first four months and then stopped. Some fans are superfans: they write reviews, refer people (a
 ``referral`` touch) and are named by others as who told them about the business (``referred_by``).
 
 Everything is drawn from one :func:`numpy.random.default_rng` with vectorised NumPy, so the same seed
@@ -86,6 +87,8 @@ FAN_ORDER_MEAN = 1_400.0
 FAN_CHANNELS = {"newsletter": 0.35, "client_service": 0.3, "website": 0.15, "phone": 0.1}
 FAN_CHANNELS["linkedin"] = 0.1
 SUPERFAN_SHARE = 0.4
+#: former regulars: bought two to four times early in the year, then stopped (not fans any more)
+LAPSED_SHARE = 0.02
 #: last-touch lookback used by the simple attribution the truth is meant to be checked with
 LOOKBACK_DAYS = 30
 #: the cause touch is at most this long before its outcome
@@ -830,14 +833,32 @@ class _Generator:
         value = np.round(FAN_ORDER_MEAN * rng.lognormal(-0.5 * 0.45**2, 0.45, len(person)))
         return person, ch, tt, tt - delay, value
 
+    def lapsed_purchases(self) -> tuple[IntArray, IntArray, IntArray, IntArray, FloatArray]:
+        """Former regulars: two to four purchases in the first four months, then nothing."""
+        rng, who = self.rng, self.lapsed
+        k = rng.integers(2, 5, len(who))
+        person = np.repeat(who, k)
+        tt = self.business_times(len(person), first_day=7, last_day=120)
+        names = list(FAN_CHANNELS)
+        p = np.array([FAN_CHANNELS[c] for c in names])
+        ch = np.array([CH.index(c) for c in names])[rng.choice(len(names), len(person), p=p)]
+        delay = rng.integers(60, MAX_CAUSE_DELAY, len(person))
+        delay[ch == PH] = rng.integers(1, 300, int((ch == PH).sum()))
+        value = np.round(FAN_ORDER_MEAN * rng.lognormal(-0.5 * 0.45**2, 0.45, len(person)))
+        return person, ch, tt, tt - delay, value
+
     def outcomes(self, has_touch: BoolArray) -> None:
         rng = self.rng
         type_index = {t: i for i, t in enumerate(schema.OUTCOME_TYPES)}
         chans, types, persons, ts, cause, values = [], [], [], [], [], []
         self.fans = self.pick_fans(has_touch)
-        # everyone but the fans buys at most once (while the channel's pool lasts)
+        others = np.setdiff1d(np.arange(self.n), self.fans)
+        k_lapsed = min(len(others), max(3, round(LAPSED_SHARE * self.n)))
+        self.lapsed = np.sort(rng.choice(others, size=k_lapsed, replace=False))
+        # everyone but the fans and the lapsed regulars buys at most once (while the pool lasts)
         bought = np.zeros(self.n, dtype=bool)
         bought[self.fans] = True
+        bought[self.lapsed] = True
         for c_name, rates in OUTCOME_RATES.items():
             c = CH.index(c_name)
             pool = np.flatnonzero(has_touch[:, c])
@@ -893,6 +914,9 @@ class _Generator:
                 cause.append(cz)
                 values.append(np.where(typ in MONEY_TYPES, v, np.nan))
         f_person, f_ch, f_ts, f_cause, f_val = self.fan_purchases()
+        l_person, l_ch, l_ts, l_cause, l_val = self.lapsed_purchases()
+        f_person, f_ch, f_ts = np.r_[f_person, l_person], np.r_[f_ch, l_ch], np.r_[f_ts, l_ts]
+        f_cause, f_val = np.r_[f_cause, l_cause], np.r_[f_val, l_val]
         chans.append(f_ch)
         types.append(np.full(len(f_ch), type_index["order"]))
         persons.append(f_person)
@@ -962,6 +986,7 @@ class _Generator:
             np.isin(self.o_type, [schema.OUTCOME_TYPES.index(t) for t in ("new_account", "order")])
             & (self.o_person >= 0)
             & ~np.isin(self.o_person, self.fans)
+            & ~np.isin(self.o_person, self.lapsed)
         )
         named = self.superfans[rng.random(len(self.superfans)) < 0.6]
         pick = rng.choice(first_buys, size=min(len(named), len(first_buys)), replace=False)
@@ -1540,6 +1565,7 @@ class _Generator:
             "personas": {p[0]: {"share": p[1], "mean_touches": p[2]} for p in PERSONAS},
             "true_fans": len(self.fans),
             "superfans": len(self.superfans),
+            "lapsed_regulars": len(self.lapsed),
         }
 
     def run(self) -> World:
@@ -1565,8 +1591,12 @@ class _Generator:
             "metrics": self.metrics_table,
         }
         truth = pa.table({"outcome_id": self.outcome_ids, "channel_id": _take(CH, self.o_ch)})
-        fans = np.r_[self.fans, self.superfans]
-        labels = ["true_fan"] * len(self.fans) + ["superfan"] * len(self.superfans)
+        fans = np.r_[self.fans, self.superfans, self.lapsed]
+        labels = (
+            ["true_fan"] * len(self.fans)
+            + ["superfan"] * len(self.superfans)
+            + ["lapsed"] * len(self.lapsed)
+        )
         truth_people = pa.table(
             {"person_id": _take(self.person_ids, fans), "label": pa.array(labels, pa.string())}
         )

@@ -34,8 +34,8 @@ if TYPE_CHECKING:
     from ..engine import Engine
     from ..workspace import Workspace
 
-MODELS = ("bgnbd", "pareto")
-MODEL_NAMES = {"bgnbd": "BG/NBD", "pareto": "Pareto/NBD"}
+MODELS = ("bgnbd", "pareto", "bgbb")
+MODEL_NAMES = {"bgnbd": "BG/NBD", "pareto": "Pareto/NBD", "bgbb": "BG/BB"}
 DAYS_PER_MONTH = 365.25 / 12
 #: calibration frequencies shown one by one in the conditional-expectation check
 FREQUENCY_BINS = 7
@@ -143,14 +143,28 @@ def clv(
     margin: float = 1.0,
     as_of: date | str | None = None,
     currency: str | None = None,
+    period: str = "year",
 ) -> Result:
     """Fit the customer-value models and predict per person.
 
     ``horizon`` is in ``time_unit`` (default one year: 52 weeks or 365 days); ``discount_rate``
     is yearly; ``margin`` turns spend into profit (1 = revenue); ``as_of`` ends the data.
+    ``model="bgbb"`` counts whole ``period``s instead (one opportunity to buy each) and takes
+    ``horizon`` in periods (default 5).
     """
     if model not in MODELS:
         raise InvalidOption(f"--model {model!r}: choose one of {', '.join(MODELS)}")
+    if model == "bgbb":
+        return clv_discrete(
+            ws,
+            period=period,
+            calibration_end=calibration_end,
+            horizon=horizon,
+            discount_rate=discount_rate,
+            margin=margin,
+            as_of=as_of,
+            currency=currency,
+        )
     unit = rfm.unit_days(time_unit)
     if horizon is None:
         horizon = 52.0 if time_unit == "week" else 365.0
@@ -421,3 +435,132 @@ def captions(
             f"{hold['naive_total']:,.0f}."
         )
     return out
+
+
+def clv_discrete(
+    ws: Workspace,
+    period: str = "year",
+    calibration_end: date | str | None = None,
+    horizon: float | None = None,
+    discount_rate: float = 0.10,
+    margin: float = 1.0,
+    as_of: date | str | None = None,
+    currency: str | None = None,
+) -> Result:
+    """BG/BB (Fader, Hardie & Shang 2010): one opportunity to buy per period (a yearly donation,
+    a seasonal order), per person P(alive), purchases expected in the next periods and value."""
+    from ..models import fit_bgbb
+
+    if period not in rfm.PERIODS:
+        raise InvalidOption(f"--period {period!r}: choose one of {', '.join(rfm.PERIODS)}")
+    n_star = 5 if horizon is None else horizon
+    if n_star < 1 or n_star != int(n_star):
+        raise InvalidOption(f"--horizon {horizon}: a whole number of {period}s, at least 1")
+    if not (-1 < discount_rate < 10) or not (0 < margin <= 1):
+        raise InvalidOption("--discount-rate must be a yearly rate and --margin in (0, 1]")
+    eng = ws.engine
+    cur, others = rfm.main_currency(eng, currency or ws.setting("currency"))
+    end = parse_day(as_of, "--as-of") or rfm.last_purchase_day(eng, cur)
+    if end is None:
+        raise rfm.NotEnoughData("no purchases to model: import outcomes with a person and a value")
+    cal = parse_day(calibration_end, "--calibration-end") or end
+    if cal > end:
+        raise InvalidOption(f"--calibration-end {cal} is after the end of the data {end}")
+    days = rfm.purchase_days(eng, cur, end)
+    holdout = end if rfm.period_of(end, period) > rfm.period_of(cal, period) else None
+    people = eng.execute(
+        rfm.discrete_summary_expr(days, cal, period, holdout).order_by("person_id")
+    )
+    people = people[people["n"] > 0].reset_index(drop=True)
+    if people.empty:
+        raise rfm.NotEnoughData(
+            f"every customer's first purchase is in the last {period} of the calibration: "
+            f"no opportunity to buy again was observed; use a shorter --period"
+        )
+    x, t_x, n = (people[k].to_numpy(np.float64) for k in ("x", "t_x", "n"))
+    fitted = fit_bgbb(x, t_x, n)
+    spend = fit_spend(people)
+    per_year = {"year": 1, "quarter": 4, "month": 12, "week": 52}[period]
+    d = (1.0 + discount_rate) ** (1 / per_year) - 1.0
+    k = int(n_star)
+    cum = np.column_stack([fitted.expected_transactions(j, x, t_x, n) for j in range(k + 1)])
+    per_period = np.diff(cum, axis=1)
+    discounted = per_period @ ((1.0 + d) ** -np.arange(1, k + 1, dtype=np.float64))
+    table = pd.DataFrame(
+        {
+            "person_id": people["person_id"].astype(str),
+            "frequency": people["x"].astype("int64"),
+            "recency": t_x,
+            "opportunities": n.astype("int64"),
+            "mean_spend": people["mean_spend"].astype(float),
+            "p_alive": fitted.p_alive(x, t_x, n),
+            "expected_purchases": cum[:, -1],
+            "expected_spend": spend.per_person,
+            "expected_value": cum[:, -1] * spend.per_person * margin,
+            "clv": discounted * spend.per_person * margin,
+        }
+    )
+    extra: dict[str, Any] = {
+        "model": "bgbb",
+        "time_unit": period,
+        "params": dict(fitted.params),
+        "log_likelihood": fitted.report.log_likelihood,
+        "converged": fitted.report.converged,
+        "fit": _report(fitted.report),
+        "spend": {
+            "method": spend.method,
+            "params": spend.params,
+            "fit": spend.report,
+            "correlation_frequency_spend": spend.correlation,
+        },
+        "customers": len(people),
+        "repeat_buyers": int((x > 0).sum()),
+        "calibration_end": cal,
+        "observation_end": end,
+    }
+    if holdout is not None:
+        h_len = rfm.period_of(end, period) - rfm.period_of(cal, period)
+        pred = fitted.expected_transactions(h_len, x, t_x, n)
+        actual = people["x_holdout"].to_numpy(np.float64)
+        table["predicted_holdout"] = pred
+        table["actual_holdout"] = actual.astype("int64")
+        extra["holdout"] = {
+            "length": h_len,
+            "actual_total": float(actual.sum()),
+            "model_total": float(pred.sum()),
+            "correlation_model": _corr(pred, actual),
+            "mae_model": float(np.abs(pred - actual).mean()),
+            "by_calibration_frequency": [
+                {
+                    "frequency": str(int(v)),
+                    "customers": int((x == v).sum()),
+                    "actual": float(actual[x == v].mean()),
+                    "model": float(pred[x == v].mean()),
+                }
+                for v in np.unique(x)
+            ],
+        }
+    fit = extra["fit"]
+    extra["captions"] = [
+        f"{len(people):,} customers with at least one {period} after their first purchase; "
+        f"{int((table['p_alive'] >= 0.5).sum()):,} are more likely than not still buying.",
+        f"BG/BB {'converged' if fit['converged'] else 'did NOT converge'} (log-likelihood "
+        f"{fit['log_likelihood']:.1f}).",
+    ]
+    table = table.sort_values(["clv", "person_id"], ascending=[False, True], ignore_index=True)
+    assumptions = {
+        "purchase": "an outcome of a purchase type with a person and a value",
+        "opportunity": (
+            f"each {period} after the one of the first purchase is one opportunity to buy; "
+            f"several purchases in one {period} count once; the {period} holding the "
+            "calibration end counts"
+        ),
+        "currency": cur,
+        "left_out_other_currencies": others,
+        "horizon": f"{k} {period}s",
+        "discount_rate_yearly": discount_rate,
+        "margin": margin,
+        "frequency_model": "BG/BB",
+        "spend_model": spend.method,
+    }
+    return Result("clv", table, assumptions, extra, {"type": "bar", "x": "frequency"})

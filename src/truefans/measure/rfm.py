@@ -206,3 +206,70 @@ def summarise(
     return Summary(
         people, collapsed, time_unit, unit, calibration_end, observation_end, currency, others
     )
+
+
+#: discrete periods (opportunities) for BG/BB and sBG
+PERIODS = ("year", "quarter", "month", "week")
+#: a Monday: weeks are counted from it
+_MONDAY = date(1970, 1, 5)
+
+
+def period_index(day: ir.DateValue, period: str) -> ir.IntegerValue:
+    """A whole number per calendar period: consecutive periods get consecutive numbers."""
+    if period == "year":
+        return day.year().cast("int64")
+    if period == "quarter":
+        return day.year().cast("int64") * 4 + day.quarter().cast("int64") - 1
+    if period == "month":
+        return day.year().cast("int64") * 12 + day.month().cast("int64") - 1
+    if period == "week":
+        return (day.delta(ibis.literal(_MONDAY), unit="day") // 7).cast("int64")
+    raise InvalidOption(f"--period {period!r}: choose one of {', '.join(PERIODS)}")
+
+
+def period_of(d: date, period: str) -> int:
+    if period == "year":
+        return d.year
+    if period == "quarter":
+        return d.year * 4 + (d.month - 1) // 3
+    if period == "month":
+        return d.year * 12 + d.month - 1
+    if period == "week":
+        return (d - _MONDAY).days // 7
+    raise InvalidOption(f"--period {period!r}: choose one of {', '.join(PERIODS)}")
+
+
+def discrete_summary_expr(
+    days: ir.Table, calibration_end: date, period: str, holdout_end: date | None = None
+) -> ir.Table:
+    """Per person, in whole periods (each period after the first purchase's is one opportunity;
+    the period holding the calibration end counts): ``n`` opportunities, ``x`` periods with a
+    purchase among them, ``t_x`` the last such period (0 if none), mean spend of those periods."""
+    cal_p = period_of(calibration_end, period)
+    p = days.mutate(p=period_index(days.day, period))
+    per_period = p.group_by(["person_id", "p"]).agg(value=p.value.sum())
+    cal = per_period.filter(per_period.p <= cal_p)
+    per = cal.group_by("person_id").agg(
+        first_p=cal.p.min(),
+        last_p=cal.p.max(),
+        k=cal.count(),
+        total=cal.value.sum(),
+        first_spend=cal.value.argmin(cal.p),
+    )
+    x = per.k - 1
+    out = per.select(
+        "person_id",
+        x=x,
+        t_x=per.last_p - per.first_p,
+        n=ibis.literal(cal_p, "int64") - per.first_p,
+        mean_spend=ibis.ifelse(x > 0, (per.total - per.first_spend) / x.cast("float64"), 0.0),
+        first_spend=per.first_spend,
+    )
+    if holdout_end is None:
+        return out
+    hold = per_period.filter(
+        (per_period.p > cal_p) & (per_period.p <= period_of(holdout_end, period))
+    )
+    h = hold.group_by(hold.person_id.name("h_person")).agg(x_holdout=hold.count())
+    j = out.left_join(h, out.person_id == h.h_person)
+    return j.select(*out.columns, x_holdout=j.x_holdout.fill_null(0))
