@@ -786,9 +786,17 @@ def demo(
                     f"({summary['seconds']:.1f} s).\n"
                 )
             res = ws.picture()
+            render_picture(res, fmt)
+            if fmt is Format.table:
+                from .measure.fans import fans
+
+                console.print(
+                    "\n[bold]" + escape(fans(ws).extra["caption"]) + "[/bold] "
+                    "(truefans fans: who they are; truefans clv: what each customer is worth)",
+                    soft_wrap=True,
+                )
     except TruefansError as e:
         raise _fail(e) from e
-    render_picture(res, fmt)
 
 
 def main() -> None:

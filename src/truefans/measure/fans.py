@@ -300,6 +300,17 @@ def fans(
     return _summary(df, followers, assumptions, threshold, currency, as_of_d, eng)
 
 
+COUNTS = (
+    "active_kinds",
+    "active_channels",
+    "advocacy_touches",
+    "follows",
+    "purchase_days",
+    "purchases",
+    "named_by_others",
+)
+
+
 def _fill(df: pd.DataFrame) -> pd.DataFrame:
     zeros = [
         "active_kinds",
@@ -316,6 +327,8 @@ def _fill(df: pd.DataFrame) -> pd.DataFrame:
     ]
     for c in zeros:
         df[c] = pd.to_numeric(df[c], errors="coerce").fillna(0.0)
+    for c in COUNTS:
+        df[c] = df[c].astype("int64")
     for c in ("email_subscriber", "has_phone", "has_customer_id"):
         df[c] = df[c].astype("boolean").fillna(False).astype(bool)
     return df
