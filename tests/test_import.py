@@ -329,3 +329,74 @@ def test_costs_from_two_sources_fill_each_other_and_never_erase(ws, tmp_path):
     assert r.updated == 1
     row = ws.con.execute("SELECT dollars, hours, currency FROM costs").fetchone()
     assert (float(row[0]), row[1], row[2]) == (250.0, 6.0, "USD")
+
+
+def _table_rows(ws, table: str) -> list[tuple]:
+    return ws.con.execute(f'SELECT * FROM "{table}" ORDER BY ALL').fetchall()
+
+
+def _one_pass_file(tmp_path: Path, extra: str = "") -> Path:
+    rows = [
+        "touch_id,person_id,ts,channel_id,content_id,kind,value",
+        "t1,p1,2024-03-01T10:00:00,instagram,,like,",
+        " t2 , p2 ,2024-03-01 11:00:00 , newsletter ,, Open ,2.5",
+        't3,p1,2024-03-02T09:30:00+02:00,instagram,,comment,""',
+        "t4,p3,2024-03-02T09:30:00-05:00,phone,,call,  ",
+        "t5,p2,2024-03-03T00:00:00Z,trade_shows,,booth_visit,1e3",
+    ]
+    return write(tmp_path / "touchpoints_one_pass.csv", "\n".join(rows) + "\n" + extra)
+
+
+@pytest.mark.parametrize("tz", [None, "Europe/Paris"])
+def test_a_clean_file_loads_in_one_pass_exactly_as_the_general_path_would(
+    tmp_path, generic_files, monkeypatch, tz
+):
+    from truefans.ingest import load
+
+    channels = [f for f in generic_files if f.name.startswith("channels")]
+    f = _one_pass_file(tmp_path)
+    calls: list[str] = []
+    real = load.store_direct
+
+    def spy(*a, **kw):
+        got = real(*a, **kw)
+        calls.append("one pass")
+        return got
+
+    with truefans.open_workspace(tmp_path / "one.duckdb") as one:
+        one.import_files(channels)
+        monkeypatch.setattr(load, "store_direct", spy)
+        (r1,) = one.import_files([f], tz=tz)
+        got = {t: _table_rows(one, t) for t in ("touchpoints", "people", "rejects")}
+    assert calls == ["one pass"]
+
+    def never(*a, **kw):
+        raise load.NotDirect("general path only")
+
+    monkeypatch.setattr(load, "store_direct", never)
+    with truefans.open_workspace(tmp_path / "two.duckdb") as two:
+        two.import_files(channels)
+        (r2,) = two.import_files([f], tz=tz)
+        want = {t: _table_rows(two, t) for t in ("touchpoints", "people", "rejects")}
+    assert r1.to_dict() == r2.to_dict()
+    assert (r1.rows, r1.added, r1.rejected, r1.status) == (5, 5, 0, "ok")
+    assert got == want
+    assert [r[0] for r in got["touchpoints"]] == ["t1", "t2", "t3", "t4", "t5"]
+
+
+def test_a_file_that_needs_more_than_one_pass_keeps_its_rejects_and_import_id(ws, tmp_path):
+    ws.import_files([write(tmp_path / "channels.csv", "channel_id,kind\ninstagram,social\n")])
+    good = "\n".join(f"g{i},p{i % 7},2024-03-01T10:00:00,instagram,,like," for i in range(3000))
+    f = write(
+        tmp_path / "touchpoints.csv",
+        "touch_id,person_id,ts,channel_id,content_id,kind,value\n"
+        + good
+        + "\nlast,p1,not a time,instagram,,like,\n",
+    )
+    (r,) = ws.import_files([f])
+    assert (r.rows, r.added, r.rejected, r.source_id) == (3001, 3000, 1, 2)
+    rej = ws.rejects(r.source_id)
+    assert list(rej["row"]) == [3001] and "'not a time'" in rej["reason"][0]
+    assert ws.count("people") == 7
+    # the import id the one-pass attempt took is the one the general path stored
+    assert ws.con.execute("SELECT list(source_id ORDER BY 1) FROM imports").fetchone()[0] == [1, 2]

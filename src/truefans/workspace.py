@@ -13,7 +13,7 @@ import shutil
 import tempfile
 import zipfile
 import zoneinfo
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
@@ -26,7 +26,7 @@ import pandas as pd
 from . import schema
 from .errors import InvalidOption, TruefansError, UnknownFormat, UnusableFile, WorkspaceError
 from .ingest import load
-from .ingest.registry import StageContext, load_sources
+from .ingest.registry import StageContext, StagedTable, load_sources
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -346,12 +346,20 @@ class Workspace:
                 for sid, tbl, rows in prev
             ]
         ctx = StageContext(con=con, path=path, table=table, tz=tz, currency=currency)
-        try:
-            staged_tables = src.stage(ctx)
-        except UnusableFile:
-            raise
-        except (duckdb.Error, OSError, ValueError) as e:
-            raise UnusableFile(str(path), f"cannot be read ({str(e).splitlines()[0]})") from e
+        staged_tables = _staged(path, lambda: src.stage(ctx))
+        source_id: int | None = None
+        if len(staged_tables) == 1 and isinstance(staged_tables[0], load.DirectScan):
+            # a generic CSV not read yet: one pass from the file into its table when every row
+            # is good; otherwise (rolled back) staged and loaded the general way, same import id
+            direct = staged_tables[0]
+            report, source_id = self._store_direct(
+                path, src_name, direct, digest, dry_run, tz, currency, shown
+            )
+            if report is not None:
+                return [report]
+            materialize = direct.materialize
+            assert materialize is not None
+            staged_tables = _staged(path, materialize)
         reports = []
         # one file, one transaction: all of its tables land, or none
         con.execute("BEGIN TRANSACTION")
@@ -359,9 +367,19 @@ class Workspace:
             for staged in staged_tables:
                 reports.append(
                     self._store(
-                        path, src_name, staged, digest, dry_run, tz, currency, hash_pii, shown
+                        path,
+                        src_name,
+                        staged,
+                        digest,
+                        dry_run,
+                        tz,
+                        currency,
+                        hash_pii,
+                        shown,
+                        source_id=source_id,
                     )
                 )
+                source_id = None
             con.execute("ROLLBACK" if dry_run else "COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -382,27 +400,18 @@ class Workspace:
         currency: str | None,
         hash_pii: bool = False,
         shown: str | None = None,
+        *,
+        source_id: int | None = None,
     ) -> ImportReport:
         from .ingest import channels as chmod
         from .ingest import identity
 
-        stored_path = shown if shown and shown != str(path) else str(path.resolve())
+        stored_path = _stored_path(path, shown)
         con = self.con
         checked = f"{staged.relation}_checked"
         staged_cols = {r[0] for r in con.execute(f'DESCRIBE "{staged.relation}"').fetchall()}
         hints = [h for h in identity.staged_hints(con, staged.relation) if h in identity.HINT_KINDS]
-        # naive times: the generic format and local-time exports follow --tz / the workspace zone
-        local = src_name == "generic" or staged.local_times
-        eff_tz = tz if local else None
-        notes = [staged.note] if staged.note else []
-        if local and staged.local_times:
-            notes.append(
-                f"times without offset read in {tz}"
-                if tz
-                else "times without offset read as UTC (pass --tz or set the workspace time zone)"
-            )
-        elif local and tz:
-            notes.append(f"times without offset read in {tz}")
+        eff_tz, notes = _time_notes(src_name, staged, tz)
         later: set[str] = set()
         if hints:
             person_col = (
@@ -414,9 +423,8 @@ class Workspace:
                 later.add("person_id")
             if staged.table == "audience" and "identity_id" not in staged_cols:
                 later.add("identity_id")
-        row = con.execute("SELECT nextval('import_seq')").fetchone()
-        assert row is not None
-        source_id = int(row[0])
+        if source_id is None:
+            source_id = self._next_source_id()
         try:
             # export sources name built-in channels, created on first use; the generic format
             # must declare its channels (an unknown one is a reject naming the known ones)
@@ -475,23 +483,7 @@ class Workspace:
                         f"{stats['name_matches']} by name + company"
                     )
             counts = load.store_checked(con, staged, checked, source_id)
-            con.execute(
-                "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    source_id,
-                    stored_path,
-                    digest,
-                    src_name,
-                    staged.table,
-                    datetime.now(UTC).replace(tzinfo=None),
-                    counts.rows,
-                    counts.added,
-                    counts.updated,
-                    counts.skipped,
-                    counts.rejected,
-                    "; ".join(notes),
-                ],
-            )
+            self._log_import(source_id, stored_path, digest, src_name, staged.table, counts, notes)
         finally:
             con.execute(f'DROP TABLE IF EXISTS "{checked}"')
         return ImportReport(
@@ -508,6 +500,92 @@ class Workspace:
             message="; ".join(notes),
             dry_run=dry_run,
         )
+
+    def _next_source_id(self) -> int:
+        row = self.con.execute("SELECT nextval('import_seq')").fetchone()
+        assert row is not None
+        return int(row[0])
+
+    def _log_import(
+        self,
+        source_id: int,
+        stored_path: str,
+        digest: str,
+        src_name: str,
+        table: str,
+        counts: load.LoadCounts,
+        notes: list[str],
+    ) -> None:
+        self.con.execute(
+            "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                source_id,
+                stored_path,
+                digest,
+                src_name,
+                table,
+                datetime.now(UTC).replace(tzinfo=None),
+                counts.rows,
+                counts.added,
+                counts.updated,
+                counts.skipped,
+                counts.rejected,
+                "; ".join(notes),
+            ],
+        )
+
+    def _store_direct(
+        self,
+        path: Path,
+        src_name: str,
+        staged: load.DirectScan,
+        digest: str,
+        dry_run: bool,
+        tz: str | None,
+        currency: str | None,
+        shown: str | None,
+    ) -> tuple[ImportReport | None, int | None]:
+        """The one-pass load of a clean file (:func:`load.store_direct`) in its own
+        transaction: (report, import id), or (None, the import id to reuse) when the file needs
+        the general path (the transaction is rolled back; import ids are not given back)."""
+        if src_name != "generic":
+            return None, None
+        con = self.con
+        eff_tz, notes = _time_notes(src_name, staged, tz)
+        region = self.setting("country") or "US"
+        source_id = self._next_source_id()
+
+        def phones(table: str) -> None:
+            if table == "identities":
+                _normalise_phones(con, table, region)
+
+        con.execute("BEGIN TRANSACTION")
+        try:
+            counts = load.store_direct(
+                con, staged, source_id, tz=eff_tz, currency=currency, after_insert=phones
+            )
+            self._log_import(
+                source_id, _stored_path(path, shown), digest, src_name, staged.table, counts, notes
+            )
+            con.execute("ROLLBACK" if dry_run else "COMMIT")
+        except load.NotDirect:
+            con.execute("ROLLBACK")
+            return None, source_id
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        report = ImportReport(
+            file=shown or str(path),
+            source=src_name,
+            table=staged.table,
+            rows=counts.rows,
+            added=counts.added,
+            source_id=None if dry_run else source_id,
+            status="ok",
+            message="; ".join(notes),
+            dry_run=dry_run,
+        )
+        return report, source_id
 
     def channel_config(self) -> dict[str, Any]:
         from .ingest.channels import load_user_config
@@ -544,6 +622,38 @@ class Workspace:
         from .measure.picture import picture
 
         return picture(self, since=since, until=until, outcome=outcome)
+
+
+def _staged(path: Path, stage: Callable[[], list[StagedTable] | StagedTable]) -> list[StagedTable]:
+    """What a source stages; its read errors make the file unusable."""
+    try:
+        got = stage()
+    except UnusableFile:
+        raise
+    except (duckdb.Error, OSError, ValueError) as e:
+        raise UnusableFile(str(path), f"cannot be read ({str(e).splitlines()[0]})") from e
+    return got if isinstance(got, list) else [got]
+
+
+def _stored_path(path: Path, shown: str | None) -> str:
+    return shown if shown and shown != str(path) else str(path.resolve())
+
+
+def _time_notes(src_name: str, staged: StagedTable, tz: str | None) -> tuple[str | None, list[str]]:
+    """(time zone for naive times, notes): the generic format and local-time exports follow
+    --tz / the workspace zone."""
+    local = src_name == "generic" or staged.local_times
+    eff_tz = tz if local else None
+    notes = [staged.note] if staged.note else []
+    if local and staged.local_times:
+        notes.append(
+            f"times without offset read in {tz}"
+            if tz
+            else "times without offset read as UTC (pass --tz or set the workspace time zone)"
+        )
+    elif local and tz:
+        notes.append(f"times without offset read in {tz}")
+    return eff_tz, notes
 
 
 def _normalise_phones(con: duckdb.DuckDBPyConnection, checked: str, region: str) -> None:

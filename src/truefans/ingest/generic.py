@@ -18,6 +18,7 @@ import duckdb
 from ..errors import UnusableFile
 from ..schema import CANONICAL
 from .common import Header, decode, stage_csv_python
+from .load import DirectScan, lit
 from .registry import Detection, StageContext, StagedTable, register
 
 _ALIASES = {
@@ -186,15 +187,38 @@ class GenericSource:
         encoding, text = _decode_head(head)
         delim, header = _split_header(_header_line(text))
         check_columns(path, table, header)
+
+        def materialize() -> StagedTable:
+            return self._stage_csv_table(ctx, table, rel, encoding, delim, header)
+
         if encoding in ("utf-8", "utf-8-sig"):
-            columns = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in header) + "}"
+            # not read yet: the loader reads the file once, straight into the table, when every
+            # row is good (and stages it with materialize() when not)
+            return DirectScan(
+                table,
+                rel,
+                0,
+                row_expr="rowid + 1",
+                scan=_read_csv(path, delim, header),
+                materialize=materialize,
+            )
+        return materialize()
+
+    def _stage_csv_table(
+        self,
+        ctx: StageContext,
+        table: str,
+        rel: str,
+        encoding: str,
+        delim: str,
+        header: list[str],
+    ) -> StagedTable:
+        """The file in a temporary table of text (DuckDB's reader, else Python's)."""
+        if encoding in ("utf-8", "utf-8-sig"):
             try:
                 ctx.con.execute(
-                    f'CREATE OR REPLACE TEMP TABLE "{rel}" AS SELECT * FROM read_csv(?, '
-                    f"header=true, auto_detect=false, delim=?, quote='\"', escape='\"', "
-                    f"columns={columns}, strict_mode=true, null_padding=false, "
-                    f"skip=0, encoding='utf-8')",
-                    [str(path), delim],
+                    f'CREATE OR REPLACE TEMP TABLE "{rel}" AS SELECT * FROM '
+                    + _read_csv(ctx.path, delim, header)
                 )
                 n = _count(ctx.con, rel)
                 return StagedTable(table, rel, n, row_expr="rowid + 1")
@@ -219,6 +243,16 @@ class GenericSource:
             ctx, Header(line, delim, header, encoding), header, rel
         )
         return StagedTable(table, rel, rows, rejects=rejects, note=note, row_expr="__row")
+
+
+def _read_csv(path: Path, delim: str, header: list[str]) -> str:
+    """DuckDB's strict CSV reader over the file, every column as text."""
+    columns = "{" + ", ".join(f"{lit(c)}: 'VARCHAR'" for c in header) + "}"
+    return (
+        f"read_csv({lit(str(path))}, header=true, auto_detect=false, delim={lit(delim)}, "
+        f"quote='\"', escape='\"', columns={columns}, strict_mode=true, null_padding=false, "
+        "skip=0, encoding='utf-8')"
+    )
 
 
 def _count(con: duckdb.DuckDBPyConnection, rel: str) -> int:
