@@ -452,11 +452,12 @@ def store_checked(
     # the raw text is no longer needed: free its memory before the big insert
     con.execute(f"DROP TABLE IF EXISTS {q(staged.relation)}")
     # the good staged rows of a rejected file row are kept out too: a file row lands whole
-    con.execute(
-        f"""UPDATE {q(checked)} SET __err = 'another value of this row was rejected'
-        WHERE __err IS NULL AND __row IN
-          (SELECT __row FROM {q(checked)} WHERE __err IS NOT NULL)"""
-    )
+    if bad_rows:
+        con.execute(
+            f"""UPDATE {q(checked)} SET __err = 'another value of this row was rejected'
+            WHERE __err IS NULL AND __row IN
+              (SELECT __row FROM {q(checked)} WHERE __err IS NOT NULL)"""
+        )
 
     target = q(spec.name)
     valid = f"(SELECT * FROM {q(checked)} WHERE __err IS NULL)"
