@@ -761,6 +761,130 @@ def _matrix_table(m: dict[str, Any], key: str, what: str, max_rows: int = 11) ->
     return t
 
 
+@app.command("risk")
+def risk_cmd(
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    outcome: OutcomeOpt = None,
+    lookback: Annotated[
+        int, typer.Option("--lookback", help="days of touches before an outcome (journey)")
+    ] = 30,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """How dependent the business is on each platform, and what it would lose without it."""
+    from .measure.risk import risk
+
+    try:
+        with _open(create=False) as ws:
+            res = risk(ws, since=since, until=until, outcome=outcome, lookback_days=lookback)
+    except TruefansError as e:
+        raise _fail(e) from e
+    if fmt is not Format.table:
+        print_rows(res.rows, fmt, payload=res.to_dict())
+        return
+    cur = res.extra.get("currency") or ""
+    shown = [
+        {
+            **r,
+            **{
+                k: "-" if r[k] is None else f"{r[k]:.0%}"
+                for k in ("share_of_outcomes", "share_of_dollars", "share_of_audience", "rescuable")
+            },
+        }
+        for r in res.rows
+    ]
+    cols = [
+        ("platform", "platform"),
+        ("share_of_outcomes", "% outcomes"),
+        ("share_of_dollars", f"% {cur}"),
+        ("share_of_audience", "% followers"),
+        ("dollars_at_risk_low", f"{cur} at risk, low"),
+        ("dollars_at_risk_high", f"{cur} at risk, high"),
+        ("people_at_risk", "people"),
+        ("rescuable", "reachable without it"),
+    ]
+    console.print(_table("Dependence on each platform", cols, shown))
+    ex = res.extra
+    conc = ex["concentration"]["by_platform"]["dollars"]
+    owned = ex["owned_share"]
+    one = ex["one_platform_share"]
+    console.print(
+        f"HHI of dollars across platforms {_fmt(ex['hhi'])} (effective platforms "
+        f"{_fmt(conc['effective'])}; effective channels {_fmt(ex['effective_channels'])}). "
+        + (
+            f"You can reach {owned:.0%} of the {ex['known_people']:,} people you know without any "
+            f"platform; {one:.0%} you know through one platform only."
+            if owned is not None and one is not None
+            else ""
+        ),
+        soft_wrap=True,
+    )
+    for r in res.rows:
+        console.print("- " + escape(r["verdict"]), soft_wrap=True)
+
+
+class FunnelBy(StrEnum):
+    channel = "channel"
+    platform = "platform"
+    content = "content"
+    all = "all"
+
+
+class Persona(StrEnum):
+    business = "business"
+    jobseeker = "jobseeker"
+
+
+@app.command("funnel")
+def funnel_cmd(
+    by: Annotated[
+        FunnelBy, typer.Option("--by", help="channel (default), platform, content or all")
+    ] = FunnelBy.channel,
+    persona: Annotated[
+        Persona, typer.Option("--persona", help="business or jobseeker steps")
+    ] = Persona.business,
+    until: UntilOpt = None,
+    top: Annotated[int, typer.Option("--top", help="groups shown in the table format")] = 12,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Audience → engaged → known → lead → customer → repeat, with rates and intervals."""
+    from .measure.funnel import funnel
+
+    try:
+        with _open(create=False) as ws:
+            res = funnel(ws, by=by.value, persona=persona.value, until=until)
+    except TruefansError as e:
+        raise _fail(e) from e
+    if fmt is not Format.table:
+        print_rows(res.rows, fmt, payload=res.to_dict())
+        return
+    steps = res.extra["steps"]
+    key = by.value if by is not FunnelBy.all else "scope"
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in res.rows:
+        groups.setdefault(r[key], []).append(r)
+    cols = [("name", by.value)] + [(s, s) for s in steps]
+    rows = []
+    for _key, rs in list(groups.items())[: max(0, top)]:
+        row: dict[str, Any] = {"name": rs[0]["name"]}
+        for r in rs:
+            cell = f"{r['people']:,}"
+            if r["rate"] is not None:
+                cell += f" ({r['rate']:.0%}, {r['rate_low']:.0%}–{r['rate_high']:.0%})"
+            row[r["step"]] = cell
+        rows.append(row)
+    console.print(_table("Funnel: people at each step (step rate, 95% interval)", cols, rows))
+    tcols = [("name", by.value)] + [(s, f"days to {s}") for s in steps[1:] if s != "known"]
+    trows = []
+    for _key, rs in list(groups.items())[: max(0, top)]:
+        row = {"name": rs[0]["name"]}
+        for r in rs:
+            if r["days_median"] is not None:
+                row[r["step"]] = f"{r['days_median']:.0f} ({r['days_q1']:.0f}–{r['days_q3']:.0f})"
+        trows.append(row)
+    console.print(_table("Median days from the previous dated step (quartiles)", tcols, trows))
+
+
 @app.command()
 def demo(
     seed: Annotated[int, typer.Option("--seed", help="random seed of the synthetic world")] = 7,

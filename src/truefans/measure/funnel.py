@@ -1,0 +1,353 @@
+"""Where people stall between following and paying: `truefans funnel`.
+
+For each channel (or platform, or piece of content, or the business as a whole) the people seen
+there — a touch, or a place on its follower/subscriber list — and how far each got:
+
+``audience`` → ``engaged`` (an active touch there) → ``known`` (an email, phone or customer id) →
+``lead`` (a lead, question or call) → ``customer`` (a purchase) → ``repeat`` (a second purchase day)
+
+A person counts at every step up to the furthest they reached (a customer who never wrote first is
+still past the lead step), so the counts never grow down the funnel. Step rates have Jeffreys
+intervals (the Bayesian interval with the Beta(1/2, 1/2) prior; its coverage stays close to the
+nominal level even for small counts). The time between steps is measured where both steps have a
+date. Cohorts group people by the month they were first seen. The job-seeker preset reads the same
+engine as connection → conversation → introduction → interview → offer.
+
+Everything up to per-group counts and quantiles runs on the engine (Ibis); pandas only assembles
+the few resulting rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+from scipy.stats import beta
+
+from ..errors import InvalidOption
+from ..schema import ENGAGED_TOUCH_KINDS
+from . import rfm
+from .fans import _followers, last_activity_day
+from .picture import parse_day
+from .result import Result
+
+if TYPE_CHECKING:
+    from ..engine import Engine
+    from ..workspace import Workspace
+
+BY = ("channel", "platform", "content", "all")
+ALL = "(all)"
+
+
+@dataclass(frozen=True)
+class Preset:
+    steps: tuple[str, ...]
+    #: touch kinds that make the second step (engaged / conversation)
+    engaged_kinds: tuple[str, ...]
+    #: outcome types of the fourth step (lead / introduction)
+    lead_types: tuple[str, ...]
+    #: outcome types of the fifth (customer / interview) and sixth (repeat / offer) steps;
+    #: None = purchases, and a second purchase day for the sixth
+    customer_types: tuple[str, ...] | None
+    repeat_types: tuple[str, ...] | None
+
+
+PRESETS = {
+    "business": Preset(
+        ("audience", "engaged", "known", "lead", "customer", "repeat"),
+        tuple(ENGAGED_TOUCH_KINDS),
+        ("lead", "question", "call"),
+        None,
+        None,
+    ),
+    "jobseeker": Preset(
+        ("connection", "conversation", "known", "introduction", "interview", "offer"),
+        ("message", "reply", "meeting", "call", "comment"),
+        ("introduction",),
+        ("interview",),
+        ("offer",),
+    ),
+}
+
+
+def jeffreys(k: np.ndarray, n: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Jeffreys interval for k successes in n trials (0 and 1 at the edges, NaN where n = 0)."""
+    k = np.asarray(k, dtype=float)
+    n = np.asarray(n, dtype=float)
+    a = (1 - level) / 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lo = np.where(k > 0, beta.ppf(a, k + 0.5, n - k + 0.5), 0.0)
+        hi = np.where(k < n, beta.ppf(1 - a, k + 0.5, n - k + 0.5), 1.0)
+    empty = n <= 0
+    return np.where(empty, np.nan, lo), np.where(empty, np.nan, hi)
+
+
+def _key(t: ir.Table, by: str, ch_platform: dict[str, str]) -> ir.StringValue:
+    if by == "channel":
+        return t.channel_id
+    if by == "platform" and ch_platform:
+        return ibis.cases(
+            *[(t.channel_id == c, ibis.literal(p)) for c, p in ch_platform.items()],
+            else_=t.channel_id,
+        )
+    if by == "content":
+        return t.content_id
+    if by == "platform":
+        return t.channel_id
+    return ibis.literal(ALL)
+
+
+def _person_steps(eng: Engine, preset: Preset, end: Any, currency: str | None) -> ir.Table:
+    """Per person: known, and the first time of the lead, customer and repeat steps."""
+    people = eng.table("people").select("person_id")
+    ident = eng.table("identities")
+    known = (
+        ident.filter(ident.kind.isin(["email", "phone", "customer_id"]))
+        .select("person_id")
+        .distinct()
+        .mutate(known=ibis.literal(True))
+    )
+    o = eng.table("outcomes")
+    o = o.filter(o.person_id.notnull() & (o.ts < end))
+    lead = o.filter(o.type.isin(list(preset.lead_types)))
+    lead = lead.group_by("person_id").agg(lead_ts=lead.ts.min())
+    if preset.customer_types is None:
+        buys = rfm.purchases(o)
+        if currency is not None:
+            buys = buys.filter(buys.currency == currency)
+        days = buys.group_by(["person_id", buys.ts.date().name("day")]).agg(ts=buys.ts.min())
+        ranked = days.mutate(_rn=ibis.row_number().over(group_by="person_id", order_by="ts"))
+        cust = ranked.filter(ranked._rn == 0).select("person_id", customer_ts="ts")
+        rep = ranked.filter(ranked._rn == 1).select("person_id", repeat_ts="ts")
+    else:
+        c = o.filter(o.type.isin(list(preset.customer_types)))
+        cust = c.group_by("person_id").agg(customer_ts=c.ts.min())
+        r = o.filter(o.type.isin(list(preset.repeat_types or ())))
+        rep = r.group_by("person_id").agg(repeat_ts=r.ts.min())
+    out = people
+    for t in (known, lead, cust, rep):
+        out = out.left_join(t, "person_id").drop("person_id_right")
+    return out.mutate(known=out.known.fill_null(False))
+
+
+def funnel(
+    ws: Workspace,
+    by: str = "channel",
+    persona: str = "business",
+    until: date | str | None = None,
+    currency: str | None = None,
+) -> Result:
+    if by not in BY:
+        raise InvalidOption(f"--by {by!r}: choose one of {', '.join(BY)}")
+    if persona not in PRESETS:
+        raise InvalidOption(f"--persona {persona!r}: choose one of {', '.join(PRESETS)}")
+    preset = PRESETS[persona]
+    eng = ws.engine
+    until_d = parse_day(until, "--until") or last_activity_day(eng) or date.today()
+    end = ibis.timestamp(datetime.combine(until_d + timedelta(days=1), datetime.min.time()))
+    currency, _ = rfm.main_currency(eng, currency or ws.setting("currency"))
+    ch = eng.execute(eng.table("channels").select("channel_id", "name", "platform"))
+    ch_platform = {
+        str(c): str(p) if isinstance(p, str) else str(c)
+        for c, p in zip(ch["channel_id"], ch["platform"], strict=True)
+    }
+
+    t = eng.table("touchpoints")
+    t = t.filter((t.ts < end) & t.person_id.notnull())
+    seen_t = t.select(
+        "person_id",
+        key=_key(t, by, ch_platform),
+        ts=t.ts,
+        active=t.kind.isin(list(preset.engaged_kinds)),
+    )
+    parts = [seen_t]
+    if by != "content":
+        a = eng.table("audience")
+        a = a.filter(a.followed_at.isnull() | (a.followed_at < end))
+        ids = eng.table("identities").select("identity_id", i_person="person_id")
+        a = a.left_join(ids, "identity_id")
+        a = a.mutate(person_id=a.person_id.fill_null(a.i_person))
+        a = a.filter(a.person_id.notnull())
+        parts.append(
+            a.select(
+                "person_id",
+                key=_key(a, by, ch_platform),
+                ts=a.followed_at,
+                active=ibis.literal(False),
+            )
+        )
+    seen = ibis.union(*parts) if len(parts) > 1 else parts[0]
+    seen = seen.filter(seen.key.notnull())
+    pairs = seen.group_by(["person_id", "key"]).agg(
+        seen_ts=seen.ts.min(),
+        engaged_ts=seen.ts.min(where=seen.active),
+        engaged=seen.active.any(),
+    )
+    steps = _person_steps(eng, preset, end, currency)
+    j = pairs.left_join(steps, "person_id")
+    furthest = ibis.cases(
+        (j.repeat_ts.notnull(), 5),
+        (j.customer_ts.notnull(), 4),
+        (j.lead_ts.notnull(), 3),
+        (j.known, 2),
+        (j.engaged, 1),
+        else_=0,
+    )
+    j = j.mutate(step=furthest)
+
+    def days(later: ir.TimestampValue, earlier: ir.TimestampValue) -> ir.FloatingValue:
+        d = later.delta(earlier, unit="second").cast("float64") / 86_400.0
+        return ibis.ifelse(later.notnull() & earlier.notnull() & (d >= 0), d, ibis.null("float64"))
+
+    gaps = {
+        1: days(j.engaged_ts, j.seen_ts),
+        3: days(j.lead_ts, j.seen_ts),
+        4: days(j.customer_ts, j.lead_ts.fill_null(j.seen_ts)),
+        5: days(j.repeat_ts, j.customer_ts),
+    }
+    with eng.materialized(
+        j.select("person_id", "key", "step", "seen_ts", **{f"g{k}": v for k, v in gaps.items()})
+    ) as m:
+        counts = eng.execute(m.group_by(["key", "step"]).agg(n=m.count()))
+        aggs: dict[str, ir.Value] = {}
+        for k in gaps:
+            g = m[f"g{k}"]
+            aggs[f"q1_{k}"] = g.quantile(0.25)
+            aggs[f"med_{k}"] = g.quantile(0.5)
+            aggs[f"q3_{k}"] = g.quantile(0.75)
+        timing = eng.execute(m.group_by("key").agg(**aggs))
+        # cohorts: the month each person was first seen (anywhere), and how far they got
+        per_person = m.group_by("person_id").agg(first=m.seen_ts.min(), step=m.step.max())
+        cohorts = eng.execute(
+            per_person.group_by(
+                per_person.first.truncate("M").date().name("month"), per_person.step
+            ).agg(n=per_person.count())
+        )
+    table = _assemble(counts, timing, preset, by, ch, eng, until_d)
+    extra = {
+        "by": by,
+        "persona": persona,
+        "steps": list(preset.steps),
+        "cohorts": _cohorts(cohorts, preset),
+        "until": until_d,
+        "currency": currency,
+    }
+    assumptions = {
+        "steps": " → ".join(preset.steps),
+        "counting": "a person counts at every step up to the furthest they reached",
+        "engaged": "an active touch on the channel: " + ", ".join(preset.engaged_kinds),
+        "known": "an email, phone or customer id",
+        "intervals": "95% Jeffreys intervals of each step's rate",
+        "time_between_steps": "days from the previous dated step, where both are dated",
+        "until": until_d,
+    }
+    chart = {"type": "funnel", "x": "step", "series": ["people"], "title": "Funnel"}
+    return Result("funnel", table, assumptions, extra, chart)
+
+
+def _assemble(
+    counts: pd.DataFrame,
+    timing: pd.DataFrame,
+    preset: Preset,
+    by: str,
+    ch: pd.DataFrame,
+    eng: Engine,
+    until: date,
+) -> pd.DataFrame:
+    followers = _followers(eng, until)
+    fol = dict(zip(followers["channel_id"], followers["followers"], strict=True))
+    if by == "platform":
+        plat: dict[str, float] = {}
+        for c, p in zip(ch["channel_id"], ch["platform"], strict=True):
+            key = p if isinstance(p, str) else c
+            plat[key] = plat.get(key, 0.0) + float(fol.get(c, 0.0))
+        fol = plat
+    elif by == "all":
+        fol = {ALL: float(sum(fol.values()))}
+    elif by == "content":
+        fol = {}
+    names: dict[str, str] = {}
+    if by == "channel":
+        names = {str(c): str(n or c) for c, n in zip(ch["channel_id"], ch["name"], strict=True)}
+    elif by == "content":
+        cont = eng.execute(eng.table("contents").select("content_id", "title"))
+        names = {
+            str(c): str(t) if isinstance(t, str) else str(c)
+            for c, t in zip(cont["content_id"], cont["title"], strict=True)
+        }
+    tim = timing.set_index("key") if not timing.empty else pd.DataFrame()
+    rows = []
+    n_steps = len(preset.steps)
+    for key, grp in counts.groupby("key"):
+        per_step = np.zeros(n_steps)
+        for s, n in zip(grp["step"], grp["n"], strict=True):
+            per_step[int(s)] += n
+        at_least = per_step[::-1].cumsum()[::-1]
+        prev = np.r_[at_least[0], at_least[:-1]]
+        lo, hi = jeffreys(at_least, prev)
+        f = fol.get(str(key))
+        for i, step in enumerate(preset.steps):
+            rate = at_least[i] / prev[i] if prev[i] else None
+            gap_key = i if i in (1, 3, 4, 5) else None
+            t = tim.loc[key] if gap_key is not None and key in tim.index else None
+            rows.append(
+                {
+                    "key": str(key),
+                    "name": names.get(key, str(key)),
+                    "step": step,
+                    "people": int(at_least[i]),
+                    "rate": None if i == 0 else rate,
+                    "rate_low": None if i == 0 else _num(lo[i]),
+                    "rate_high": None if i == 0 else _num(hi[i]),
+                    "share_of_first": at_least[i] / at_least[0] if at_least[0] else None,
+                    "share_of_followers": at_least[i] / f if f else None,
+                    "days_median": _num(t[f"med_{gap_key}"]) if t is not None else None,
+                    "days_q1": _num(t[f"q1_{gap_key}"]) if t is not None else None,
+                    "days_q3": _num(t[f"q3_{gap_key}"]) if t is not None else None,
+                }
+            )
+    out = pd.DataFrame(rows)
+    if out.empty:
+        return pd.DataFrame(
+            columns=["key", "name", "step", "people", "rate", "rate_low", "rate_high"]
+        )
+    first = out[out["step"] == preset.steps[0]].set_index("key")["people"]
+    last = out[out["step"] == preset.steps[4]].set_index("key")["people"]
+    order = (last.reindex(first.index).fillna(0) * 1e12 + first).sort_values(ascending=False)
+    rank = {k: i for i, k in enumerate(order.index)}
+    out["_rank"] = out["key"].map(rank)
+    out["_step"] = out["step"].map({s: i for i, s in enumerate(preset.steps)})
+    out = out.sort_values(["_rank", "_step"]).drop(columns=["_rank", "_step"])
+    return out.rename(columns={"key": by if by != "all" else "scope"}).reset_index(drop=True)
+
+
+def _num(v: Any) -> float | None:
+    if v is None:
+        return None
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return None if np.isnan(f) else f
+
+
+def _cohorts(cohorts: pd.DataFrame, preset: Preset) -> list[dict[str, Any]]:
+    out = []
+    for month, grp in cohorts.groupby("month"):
+        per_step = np.zeros(len(preset.steps))
+        for s, n in zip(grp["step"], grp["n"], strict=True):
+            per_step[int(s)] += n
+        at_least = per_step[::-1].cumsum()[::-1]
+        row: dict[str, Any] = {
+            "month": pd.Timestamp(month).strftime("%Y-%m"),
+            "people": int(at_least[0]),
+        }
+        for i, step in enumerate(preset.steps[1:], start=1):
+            row[step] = at_least[i] / at_least[0] if at_least[0] else None
+        out.append(row)
+    return out
