@@ -583,6 +583,8 @@ def store_direct(
             WHERE CASE WHEN __bad THEN error({lit(_DIRECT_STOP)}) ELSE true END""",
             [source_id],
         )
+    except duckdb.InterruptException:
+        raise  # the user stopped the import: not a reason to try the other path
     except duckdb.Error as e:
         raise NotDirect(str(e).splitlines()[0]) from e
     if after_insert is not None:
