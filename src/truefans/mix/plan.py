@@ -9,7 +9,8 @@ dollars and the hours are two independent problems of a few variables each:
 
 1. equal marginal returns: bisection on the price ``lam`` of a unit, each input taking the amount
    that maximises ``f_i(x) - lam * x`` on a fine grid (global even for S-shaped curves);
-2. polish with SLSQP from that point and from a spread start; the better one is kept;
+2. polish with SLSQP from that point, from a spread start and from each "all in one input"
+   start (S-shaped curves can favour concentrating); the best is kept;
 3. snap onto the constraints exactly (bounds, cap, budget).
 
 A risk-averse plan maximises ``mean - z * sd`` over the curves' draws (``z`` of the asked lower
@@ -144,7 +145,12 @@ def _solve_group(
         v, g = objective(x)
         return v / scale, g / scale
 
-    for start in (x_grid, spread):
+    corners = []
+    for i in range(n):  # as much as possible in one input: finds splits S-shaped curves favour
+        corner = lo.copy()
+        corner[i] = hi[i]
+        corners.append(_snap(corner, lo, hi, total))
+    for start in (x_grid, spread, *corners):
         res = minimize(
             scaled,
             start,
