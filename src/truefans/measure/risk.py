@@ -26,7 +26,7 @@ rented platform only.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import ibis
@@ -37,7 +37,7 @@ import pandas as pd
 from ..errors import InvalidOption
 from . import rfm
 from .fans import _followers, last_activity_day
-from .picture import LOOKBACK_DAYS, attributed_outcomes, parse_day, parse_outcomes
+from .picture import LOOKBACK_DAYS, parse_day, parse_outcomes
 from .result import Result
 
 if TYPE_CHECKING:
@@ -97,58 +97,38 @@ def risk(
         raise InvalidOption(f"more than {MAX_PLATFORMS} platforms: group channels first")
     codes = {g: i for i, g in enumerate(groups)}
     ch_group = dict(zip(ch["channel_id"], ch["group"], strict=True))
-    ch_bits = {cid: codes[g] for cid, g in ch_group.items()}
 
     currency, _ = rfm.main_currency(eng, ws.setting("currency"))
-    att = attributed_outcomes(eng, since_d, until_d, types, lookback_days)
-    # the platforms each outcome's journey touched (bits), on the engine
-    t = eng.table("touchpoints").select(t_person="person_id", t_ts="ts", t_channel="channel_id")
-    o = att.filter(att.person_id.notnull())
-    window = ibis.interval(days=lookback_days)
-    j = o.join(t, [o.person_id == t.t_person, t.t_ts <= o.ts, t.t_ts >= o.ts - window])
-    j = j.select("outcome_id", bit=_bits(j.t_channel, ch_bits))
-    journeys = j.group_by("outcome_id").agg(journey=j.bit.bit_or())
-    signed = ibis.cases(
-        (att.type.isin(["refund", "fee"]), -att.value.cast("float64").abs()),
-        else_=att.value.cast("float64"),
-    )
-    money = ibis.ifelse(
-        att.value.notnull() & (att.currency == (currency or "")), signed, ibis.literal(0.0)
-    )
-    per_outcome = att.select(
-        "outcome_id", "person_id", "ts", "type", "channel_id", money=money
-    ).left_join(journeys, "outcome_id")
-    df = eng.execute(per_outcome.drop("outcome_id_right"))
-    df["group"] = df["channel_id"].map(ch_group).fillna("(unattributed)")
-    df["journey"] = df["journey"].fillna(0).astype("int64")
+    df = _outcomes(eng, since_d, until_d, types, lookback_days, ch_group, codes, currency)
+    code = df["code"].to_numpy(np.int64)
+    journey = df["journey"].to_numpy(np.int64)
+    money_arr = df["money"].to_numpy(np.float64)
+    owned_arr = df["owned_reach"].to_numpy(bool)
+    person_codes, _ = pd.factorize(df["person_id"], use_na_sentinel=True)
 
-    reach = _owned_reach(eng)
     as_of = until_d or last_activity_day(eng) or date.today()
     followers = _followers(eng, as_of)
     followers["group"] = followers["channel_id"].map(ch_group)
     fol_group = followers.groupby("group")["followers"].sum()
 
     total_out = len(df)
-    total_usd = float(df["money"].sum())
+    total_usd = float(money_arr.sum())
     total_fol = float(fol_group.sum())
     rows = []
-    reachable = set(reach.loc[reach["owned_reach"], "person_id"].astype(str))
-    credited_bits = np.array(
-        [np.int64(1) << codes[g] if g in codes else 0 for g in df["group"]], dtype=np.int64
-    )
-    all_bits = df["journey"].to_numpy(np.int64) | credited_bits
-    n_platforms = np.array([int(b).bit_count() for b in all_bits], dtype=np.float64)
-    money_arr = df["money"].to_numpy(np.float64)
+    credited_bits = np.where(code >= 0, np.left_shift(np.int64(1), np.maximum(code, 0)), 0)
+    n_platforms = np.bitwise_count(journey | credited_bits).astype(np.float64)
     for g in groups:
-        mine = df["group"] == g
         bit = np.int64(1) << codes[g]
-        touched = (df["journey"].to_numpy() & bit) != 0
-        alone = mine & ((df["journey"] & ~bit) == 0)
-        assisted = touched & ~mine.to_numpy()
+        mine = code == codes[g]
+        touched = (journey & bit) != 0
+        alone = mine & ((journey & ~bit) == 0)
+        assisted = touched & ~mine
         assist_share = float((money_arr[assisted] / np.maximum(n_platforms[assisted], 1)).sum())
-        high_mask = mine | touched
+        high_mask = (mine | touched) & (person_codes >= 0)
+        people = np.unique(person_codes[high_mask])
+        rescued = np.unique(person_codes[high_mask & owned_arr])
         rented = g != OWNED
-        people_high = set(df.loc[high_mask & df["person_id"].notna(), "person_id"].astype(str))
+        dollars = float(money_arr[mine].sum())
         rows.append(
             {
                 "platform": g,
@@ -156,24 +136,16 @@ def risk(
                 "channels": ", ".join(sorted(c for c, gg in ch_group.items() if gg == g)),
                 "outcomes": int(mine.sum()),
                 "share_of_outcomes": mine.sum() / total_out if total_out else 0.0,
-                "dollars": float(df.loc[mine, "money"].sum()),
-                "share_of_dollars": (
-                    float(df.loc[mine, "money"].sum()) / total_usd if total_usd else 0.0
-                ),
+                "dollars": dollars,
+                "share_of_dollars": dollars / total_usd if total_usd else 0.0,
                 "followers": float(fol_group.get(g, 0.0)),
                 "share_of_audience": (
                     float(fol_group.get(g, 0.0)) / total_fol if total_fol else 0.0
                 ),
-                "dollars_at_risk_low": float(df.loc[alone, "money"].sum()) if rented else 0.0,
-                "dollars_at_risk_high": (
-                    float(df.loc[mine, "money"].sum()) + assist_share if rented else 0.0
-                ),
-                "people_at_risk": len(people_high) if rented else 0,
-                "rescuable": (
-                    len(people_high & reachable) / len(people_high)
-                    if rented and people_high
-                    else None
-                ),
+                "dollars_at_risk_low": float(money_arr[alone].sum()) if rented else 0.0,
+                "dollars_at_risk_high": dollars + assist_share if rented else 0.0,
+                "people_at_risk": len(people) if rented else 0,
+                "rescuable": len(rescued) / len(people) if rented and len(people) else None,
                 "currency": currency,
             }
         )
@@ -205,8 +177,10 @@ def risk(
         "by_platform": _concentration(table.set_index("platform")),
         "by_channel": _concentration(_by_channel(df, followers)),
     }
+    names = {i: g for g, i in codes.items()}
+    df["group"] = df["code"].map(names).fillna("(unattributed)")
     monthly = _monthly(df, groups)
-    owned_share, one_platform_share, known = _owned_vs_rented(eng, reach, codes, ch_bits)
+    owned_share, one_platform_share, known = _owned_vs_rented(eng, codes, ch_group)
     extra = {
         "hhi": conc["by_platform"]["dollars"]["hhi"],
         "effective_channels": conc["by_channel"]["dollars"]["effective"],
@@ -247,6 +221,80 @@ def risk(
     return Result("risk", table, assumptions, extra, chart)
 
 
+def _outcomes(
+    eng: Engine,
+    since: date | None,
+    until: date | None,
+    types: list[str] | None,
+    lookback_days: int,
+    ch_group: dict[str, str],
+    codes: dict[str, int],
+    currency: str | None,
+) -> pd.DataFrame:
+    """Per outcome, in one join of outcomes to the touches before them: the platform group it
+    is credited to (the picture's rule: self-report, else the last touch in the window, latest
+    first then the smallest channel id), the platforms its journey touched (bits), its money in
+    the main currency, and whether its person can be reached without any platform."""
+    o = eng.table("outcomes")
+    if since is not None:
+        o = o.filter(o.ts >= ibis.timestamp(datetime.combine(since, datetime.min.time())))
+    if until is not None:
+        end = datetime.combine(until + timedelta(days=1), datetime.min.time())
+        o = o.filter(o.ts < ibis.timestamp(end))
+    if types:
+        o = o.filter(o.type.isin(types))
+    o = o.select("outcome_id", "person_id", "ts", "type", "value", "currency", "channel_id")
+    t = eng.table("touchpoints").select(t_person="person_id", t_ts="ts", t_channel="channel_id")
+    withp = o.filter(o.person_id.notnull())
+    window = ibis.interval(days=lookback_days)
+    j = withp.join(
+        t, [withp.person_id == t.t_person, t.t_ts <= withp.ts, t.t_ts >= withp.ts - window]
+    )
+    ch_bits = {c: codes[g] for c, g in ch_group.items()}
+    j = j.mutate(bit=_bits(j.t_channel, ch_bits))
+    journeys = j.group_by(j.outcome_id.name("j_outcome")).agg(
+        journey=j.bit.bit_or(),
+        last_channel=j.t_channel.first(order_by=[j.t_ts.desc(), j.t_channel.asc()]),
+    )
+    per = o.left_join(journeys, o.outcome_id == journeys.j_outcome)
+    credited = per.channel_id.fill_null(per.last_channel)
+    code = (
+        ibis.cases(
+            *[(credited == c, ibis.literal(codes[g], "int64")) for c, g in ch_group.items()],
+            else_=ibis.literal(-1, "int64"),
+        )
+        if ch_group
+        else ibis.literal(-1, "int64")
+    )
+    signed = ibis.cases(
+        (per.type.isin(["refund", "fee"]), -per.value.cast("float64").abs()),
+        else_=per.value.cast("float64"),
+    )
+    money = ibis.ifelse(
+        per.value.notnull() & (per.currency == (currency or "")), signed, ibis.literal(0.0)
+    )
+    per = per.select(
+        "person_id",
+        "ts",
+        channel=credited,
+        code=code,
+        journey=per.journey.fill_null(0),
+        money=money,
+    )
+    reach = _owned_reach_expr(eng)
+    per = per.left_join(reach, per.person_id == reach.r_person)
+    per = per.select(
+        "person_id",
+        "ts",
+        "channel",
+        "code",
+        "journey",
+        "money",
+        owned_reach=per.owned.fill_null(False),
+    )
+    return eng.execute(per)
+
+
 def _verdict(r: dict[str, Any]) -> str:
     name = r["platform"]
     if r["owned"]:
@@ -284,10 +332,10 @@ def _concentration(t: pd.DataFrame) -> dict[str, dict[str, Any]]:
 
 
 def _by_channel(df: pd.DataFrame, followers: pd.DataFrame) -> pd.DataFrame:
-    per = df.groupby("channel_id").agg(outcomes=("money", "size"), dollars=("money", "sum"))
+    """Outcomes and dollars per channel (the picture's credit), with followers."""
+    per = df.groupby("channel").agg(outcomes=("money", "size"), dollars=("money", "sum"))
     fol = followers.set_index("channel_id")["followers"]
-    per = per.join(fol, how="outer").fillna(0.0)
-    return per
+    return per.join(fol, how="outer").fillna(0.0)
 
 
 def _monthly(df: pd.DataFrame, groups: list[str]) -> list[dict[str, Any]]:
@@ -320,47 +368,55 @@ def _monthly(df: pd.DataFrame, groups: list[str]) -> list[dict[str, Any]]:
     return rows
 
 
-def _owned_reach(eng: Engine) -> pd.DataFrame:
-    """Per person: reachable without any platform (owned list, phone, customer id, a purchase)."""
+def _owned_reach_expr(eng: Engine) -> ir.Table:
+    """People reachable without any platform: on an owned list, a phone, a customer id, or a
+    purchase (``r_person``, ``owned``)."""
     ident = eng.table("identities")
     direct = ident.filter(ident.kind.isin(["phone", "customer_id"])).select("person_id")
     a = eng.table("audience")
     ch = eng.table("channels").select("channel_id", ch_owned="owned")
-    a = a.join(ch, "channel_id").filter(lambda x: x.ch_owned.fill_null(False))
-    a = a.filter(a.unfollowed_at.isnull())
+    a = a.join(ch, "channel_id")
+    a = a.filter(a.ch_owned.fill_null(False) & a.unfollowed_at.isnull())
     ids = eng.table("identities").select("identity_id", i_person="person_id")
     a = a.left_join(ids, "identity_id")
     listed = a.select(person_id=a.person_id.fill_null(a.i_person))
     buyers = rfm.purchases(eng.table("outcomes")).select("person_id")
     owned = ibis.union(direct, listed, buyers).distinct()
-    owned = owned.filter(owned.person_id.notnull()).mutate(owned_reach=ibis.literal(True))
-    people = eng.table("people").select("person_id")
-    j = people.left_join(owned, "person_id")
-    return eng.execute(j.select(j.person_id, owned_reach=j.owned_reach.fill_null(False)))
+    owned = owned.filter(owned.person_id.notnull())
+    return owned.select(r_person=owned.person_id, owned=ibis.literal(True))
 
 
 def _owned_vs_rented(
-    eng: Engine, reach: pd.DataFrame, codes: dict[str, int], ch_bits: dict[str, int]
+    eng: Engine, codes: dict[str, int], ch_group: dict[str, str]
 ) -> tuple[float | None, float | None, int]:
-    """Share of known people reachable without platforms, and known through one platform only."""
-    owned_bit = codes.get(OWNED)
-    rented_bits = {c: b for c, b in ch_bits.items() if b != owned_bit}
-    t = eng.table("touchpoints").select("person_id", "channel_id")
+    """Of the people the business knows: the share it can reach without any platform, and the
+    share it knows through one rented platform only (its identities and list places there)."""
+    rented = {g: i for g, i in codes.items() if g != OWNED}
+    ident = eng.table("identities")
+    ident = ident.filter(ident.platform.notnull()).select("person_id", key=ident.platform)
     a = eng.table("audience")
     ids = eng.table("identities").select("identity_id", i_person="person_id")
     a = a.left_join(ids, "identity_id")
-    a = a.select(person_id=a.person_id.fill_null(a.i_person), channel_id=a.channel_id)
-    both = ibis.union(t, a)
+    a = a.select(person_id=a.person_id.fill_null(a.i_person), key=a.channel_id)
+    a = a.mutate(
+        key=ibis.cases(*[(a.key == c, ibis.literal(g)) for c, g in ch_group.items()], else_=a.key)
+        if ch_group
+        else a.key
+    )
+    both = ibis.union(ident, a)
     both = both.filter(both.person_id.notnull())
-    both = both.mutate(b=_bits(both.channel_id, rented_bits))
+    both = both.mutate(b=_bits(both.key, rented))
     per = both.group_by("person_id").agg(bits=both.b.bit_or())
-    bits = eng.execute(per)
-    known = len(reach)
+    people = eng.table("people").select("person_id")
+    reach = _owned_reach_expr(eng)
+    j = people.left_join(per, "person_id").drop("person_id_right")
+    j = j.left_join(reach, j.person_id == reach.r_person)
+    j = j.select(bits=j.bits.fill_null(0), owned=j.owned.fill_null(False))
+    df = eng.execute(j)
+    known = len(df)
     if not known:
         return None, None, 0
-    m = reach.merge(bits, on="person_id", how="left")
-    m["bits"] = m["bits"].fillna(0).astype("int64")
-    one = m["bits"].map(lambda b: b != 0 and (b & (b - 1)) == 0)
-    owned_share = float(m["owned_reach"].mean())
-    one_only = float((one & ~m["owned_reach"]).mean())
-    return owned_share, one_only, known
+    bits = df["bits"].to_numpy(np.int64)
+    owned = df["owned"].to_numpy(bool)
+    one = (bits != 0) & (np.bitwise_count(bits) == 1)
+    return float(owned.mean()), float((one & ~owned).mean()), known
