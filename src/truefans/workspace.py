@@ -623,6 +623,30 @@ class Workspace:
 
         return picture(self, since=since, until=until, outcome=outcome)
 
+    def fans(self, **options: Any) -> Result:
+        """Engagement tiers and true fans; options as :func:`truefans.measure.fans.fans`."""
+        from .measure.fans import fans
+
+        return fans(self, **options)
+
+    def clv(self, **options: Any) -> Result:
+        """Customer value per person; options as :func:`truefans.measure.clv.clv`."""
+        from .measure.clv import clv
+
+        return clv(self, **options)
+
+    def risk(self, **options: Any) -> Result:
+        """Dependence on platforms; options as :func:`truefans.measure.risk.risk`."""
+        from .measure.risk import risk
+
+        return risk(self, **options)
+
+    def funnel(self, **options: Any) -> Result:
+        """The funnel per channel; options as :func:`truefans.measure.funnel.funnel`."""
+        from .measure.funnel import funnel
+
+        return funnel(self, **options)
+
 
 def _staged(path: Path, stage: Callable[[], list[StagedTable] | StagedTable]) -> list[StagedTable]:
     """What a source stages; its read errors make the file unusable."""

@@ -422,7 +422,7 @@ def _assemble(
             rows.append(
                 {
                     "key": str(key),
-                    "name": names.get(key, str(key)),
+                    "name": names.get(str(key), str(key)),
                     "step": step,
                     "people": int(at_least[i]),
                     "rate": None if i == 0 else rate,
@@ -468,7 +468,7 @@ def _cohorts(cohorts: pd.DataFrame, preset: Preset) -> list[dict[str, Any]]:
             per_step[int(s)] += n
         at_least = per_step[::-1].cumsum()[::-1]
         row: dict[str, Any] = {
-            "month": pd.Timestamp(month).strftime("%Y-%m"),
+            "month": pd.Timestamp(str(month)).strftime("%Y-%m"),
             "people": int(at_least[0]),
         }
         for i, step in enumerate(preset.steps[1:], start=1):

@@ -171,7 +171,9 @@ def risk(
         ascending=[True, False, False, True],
         ignore_index=True,
     )
-    table["verdict"] = [_verdict(r) for r in table.to_dict("records")]
+    table["verdict"] = [
+        _verdict({str(k): v for k, v in r.items()}) for r in table.to_dict("records")
+    ]
 
     conc = {
         "by_platform": _concentration(table.set_index("platform")),
@@ -359,10 +361,10 @@ def _monthly(df: pd.DataFrame, groups: list[str]) -> list[dict[str, Any]]:
                 "top_share": float(usd.max() / usd.clip(lower=0).sum()) if top else None,
             }
         )
-    ys = [r["hhi_dollars"] for r in rows]
+    ys: list[float | None] = [r["hhi_dollars"] for r in rows]
     ok = [i for i, y in enumerate(ys) if y is not None]
     if len(ok) >= 3:
-        slope = float(np.polyfit(ok, [ys[i] for i in ok], 1)[0])
+        slope = float(np.polyfit(np.array(ok, float), np.array([ys[i] for i in ok], float), 1)[0])
         for r in rows:
             r["trend_per_month"] = slope
     return rows
