@@ -345,7 +345,7 @@ def _monthly(df: pd.DataFrame, groups: list[str]) -> list[dict[str, Any]]:
     if df.empty:
         return []
     d = df.assign(month=pd.to_datetime(df["ts"]).dt.to_period("M").astype(str))
-    rows = []
+    rows: list[dict[str, Any]] = []
     for month, m in d.groupby("month"):
         usd = m.groupby("group")["money"].sum().reindex(groups, fill_value=0.0)
         cnt = m.groupby("group").size().reindex(groups, fill_value=0)
