@@ -318,7 +318,8 @@ def build_journeys(
     is_out = np.r_[np.zeros(len(touch_person), bool), np.ones(n_o, bool)]
     src = np.r_[np.arange(len(touch_person)), np.arange(n_o)]
     keep = persons >= 0
-    order = np.lexsort((src, is_out, times, persons))
+    # stable sorts: equal (person, time, kind) keep the input order, i.e. the source index
+    order = np.lexsort((is_out, times, persons))
     order = order[keep[order]]
     p, t, o, s = persons[order], times[order], is_out[order], src[order]
     new_person = np.r_[True, p[1:] != p[:-1]]
@@ -352,7 +353,8 @@ def build_journeys(
     jk = np.where(found[sel], pos[sel], n_conv + np.searchsorted(open_people, pid_t[sel])).astype(
         np.int64
     )
-    order2 = np.lexsort((s[touch_rows][sel], tt[sel], jk))
+    # the stream is in (person, time) order already: a stable sort by journey keeps it
+    order2 = np.argsort(jk, kind="stable")
     jk = jk[order2]
     chosen = touch_rows[sel][order2]
     n_j = n_conv + n_open

@@ -431,9 +431,10 @@ def timing_holdout(d: TimingData, share: float = 0.2, seed: int = 0, **kw: objec
     test = held[des.event_outcome].astype(float)
     if test.sum() == 0:
         return {"ok": False, "reason": "no outcomes to hold out"}
+    grid = [float(h) for h in kw.get("half_lives", HALF_LIVES)]  # type: ignore[attr-defined]
     s = np.zeros((len(d.channels), len(des.stratum)))
     for c in range(len(d.channels)):
-        h = list(HALF_LIVES).index(fit.half_life[c]) if fit.half_life[c] in HALF_LIVES else 0
+        h = grid.index(float(fit.half_life[c]))
         s[c] = 1.0 - np.exp(-des.exposure[c][h].astype(float) / fit.kappa[c])
     ll_model, _ = _loglik(fit.beta @ s, des, test)
     ll_null, _ = _loglik(np.zeros(len(des.stratum)), des, test)
