@@ -16,7 +16,7 @@ import numpy.typing as npt
 from scipy.stats import norm
 
 from truefans.mix.data import MixError
-from truefans.mix.transforms import Array, saturate, saturate_derivative
+from truefans.mix.transforms import Array
 
 
 @dataclass(frozen=True)
@@ -40,40 +40,68 @@ class ResponseCurve:
         """(geos, len(x)) scaled amounts."""
         return np.asarray(np.outer(self.geo_share / self.scale, x))
 
+    def _sat(self, z: Array, derivative: bool, draws: slice) -> Array:
+        """sat (or its derivative) of z (geos, m) for the draws: (draws, geos, m), vectorised."""
+        p = self.params[draws][:, None, None, :]
+        zz = z[None]
+        n = self.beta[draws].shape[0]
+        if self.kind == "linear":
+            return np.broadcast_to(np.ones_like(zz) if derivative else zz, (n, *z.shape))
+        if self.kind == "logistic":
+            lam = p[..., 0]
+            t = np.tanh(0.5 * lam * zz)
+            return np.asarray(0.5 * lam * (1 - t * t) if derivative else t)
+        k, s = p[..., 0], p[..., 1]
+        zpos = np.where(zz > 0, zz, 1.0)
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            h = np.where(zz > 0, 1.0 / (1.0 + np.power(k / zpos, s)), 0.0)
+            if not derivative:
+                return np.asarray(h)
+            d = np.where(zz > 0, s * h * (1 - h) / zpos, np.where(s == 1.0, 1.0 / k, 0.0))
+        return np.asarray(d)
+
+    def _eval(self, x: npt.ArrayLike, derivative: bool, draws: slice) -> Array:
+        xa = np.atleast_1d(np.asarray(x, dtype=np.float64))
+        f = self._sat(self._z(xa), derivative, draws)  # (draws, geos, m)
+        w = self.beta[draws] * (self.geo_share / self.scale if derivative else 1.0)
+        return np.asarray(np.einsum("dg,dgm->dm", w, f))
+
     def value(self, x: npt.ArrayLike) -> Array:
         """Weekly outcome for weekly amounts ``x``: (draws, len(x))."""
-        x = np.atleast_1d(np.asarray(x, dtype=np.float64))
-        z = self._z(x)
-        out = np.zeros((self.draws, x.size))
-        for d in range(self.draws):
-            if self.kind == "linear":
-                f = z
-            else:
-                f = np.stack([saturate(self.kind, z[g], self.params[d]) for g in range(z.shape[0])])
-            out[d] = self.beta[d] @ f
-        return out
+        return self._eval(x, False, slice(None))
 
     def derivative(self, x: npt.ArrayLike) -> Array:
         """Extra weekly outcome per extra unit (dollar or hour) per week: (draws, len(x))."""
-        x = np.atleast_1d(np.asarray(x, dtype=np.float64))
-        z = self._z(x)
-        dz = self.geo_share / self.scale
-        out = np.zeros((self.draws, x.size))
-        for d in range(self.draws):
-            if self.kind == "linear":
-                f = np.ones_like(z)
-            else:
-                f = np.stack(
-                    [
-                        saturate_derivative(self.kind, z[g], self.params[d])
-                        for g in range(z.shape[0])
-                    ]
-                )
-            out[d] = (self.beta[d] * dz) @ f
-        return out
+        return self._eval(x, True, slice(None))
 
     def point(self, x: npt.ArrayLike) -> Array:
-        return self.value(x)[0]
+        """Weekly outcome of the point estimate only: (len(x),)."""
+        return self._eval(x, False, slice(0, 1))[0]
+
+    def point_derivative(self, x: npt.ArrayLike) -> Array:
+        return self._eval(x, True, slice(0, 1))[0]
+
+    def point_both(self, x: float) -> tuple[float, float]:
+        """Point value and derivative at one amount, without array overhead (the planner's
+        inner loop)."""
+        a = self.geo_share / self.scale
+        z = a * x
+        b = self.beta[0]
+        if self.kind == "linear":
+            return float(b @ z), float(b @ a)
+        if self.kind == "logistic":
+            lam = float(self.params[0, 0])
+            t = np.tanh(0.5 * lam * z)
+            return float(b @ t), float((b * a) @ (0.5 * lam * (1 - t * t)))
+        k, s = float(self.params[0, 0]), float(self.params[0, 1])
+        if x <= 0:
+            return 0.0, float(b @ a) / k if s == 1.0 else 0.0
+        h = 1.0 / (1.0 + (k / z) ** s)
+        return float(b @ h), float((b * a) @ (s * h * (1 - h) / z))
+
+    def s_shaped(self) -> bool:
+        """Convex at first (a Hill curve with slope above 1): flat plans may not be optimal."""
+        return self.kind == "hill" and float(self.params[0, 1]) > 1.0
 
     @classmethod
     def linear(

@@ -9,8 +9,8 @@ dollars and the hours are two independent problems of a few variables each:
 
 1. equal marginal returns: bisection on the price ``lam`` of a unit, each input taking the amount
    that maximises ``f_i(x) - lam * x`` on a fine grid (global even for S-shaped curves);
-2. polish with SLSQP from that point, from a spread start and from each "all in one input"
-   start (S-shaped curves can favour concentrating); the best is kept;
+2. polish with SLSQP from that point, from a spread start and, for each S-shaped curve, from
+   "all in that input" (S-shaped curves can favour concentrating); the best is kept;
 3. snap onto the constraints exactly (bounds, cap, budget).
 
 A risk-averse plan maximises ``mean - z * sd`` over the curves' draws (``z`` of the asked lower
@@ -111,7 +111,7 @@ def _solve_group(
         idx = np.argmax(vals - lam * gmat, axis=1)
         return np.asarray(gmat[np.arange(n), idx])
 
-    slopes = np.concatenate([c.derivative(g[:1])[0] for c, g in zip(curves, grids, strict=True)])
+    slopes = np.concatenate([c.point_derivative(g[:1]) for c, g in zip(curves, grids, strict=True)])
     top = float(max(np.max(np.diff(vals, axis=1) / np.maximum(np.diff(gmat, axis=1), 1e-300)), 0))
     lam_lo, lam_hi = 0.0, max(top, float(np.max(slopes)), 1e-12) * 2
     for _ in range(80):
@@ -124,9 +124,8 @@ def _solve_group(
 
     def objective(x: Array) -> tuple[float, Array]:
         if risk_z is None:
-            v = sum(float(c.point(xi)[0]) for c, xi in zip(curves, x, strict=True))
-            g = np.array([c.derivative(xi)[0, 0] for c, xi in zip(curves, x, strict=True)])
-            return -v, -g
+            both = [c.point_both(float(xi)) for c, xi in zip(curves, x, strict=True)]
+            return -sum(b[0] for b in both), -np.array([b[1] for b in both])
         vd = np.stack([c.value(xi)[:, 0] for c, xi in zip(curves, x, strict=True)])  # (n, D)
         gd = np.stack([c.derivative(xi)[:, 0] for c, xi in zip(curves, x, strict=True)])
         s = vd.sum(axis=0)
@@ -146,7 +145,9 @@ def _solve_group(
         return v / scale, g / scale
 
     corners = []
-    for i in range(n):  # as much as possible in one input: finds splits S-shaped curves favour
+    for i in range(n):  # all in one S-shaped input: concentrating can beat splitting them
+        if not curves[i].s_shaped():
+            continue
         corner = lo.copy()
         corner[i] = hi[i]
         corners.append(_snap(corner, lo, hi, total))
