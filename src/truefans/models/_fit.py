@@ -1,0 +1,228 @@
+"""What every model fit shares: input checks, collapsing rows, the optimiser and its report.
+
+Every model maximises a weighted log-likelihood over the logarithms of its (positive) parameters
+with L-BFGS-B and an analytic gradient, from a few fixed starting points, and then polishes the
+best start with tight tolerances. The report says honestly how that went.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+from scipy.optimize import minimize
+
+from truefans.errors import ConvergenceError, TruefansError
+
+Array = npt.NDArray[np.float64]
+#: (log-likelihood summed over customers, its gradient w.r.t. the log-parameters)
+Objective = Callable[[Array], tuple[float, Array]]
+
+#: log-parameters are kept in [-LOG_BOUND, LOG_BOUND] (parameters in about [3e-7, 3e6])
+LOG_BOUND = 15.0
+
+
+def dot(a: Array, b: Array) -> float:
+    """Sum of a * b without BLAS: OpenBLAS's threaded ``ddot`` stalls when the cores are busy."""
+    return float(np.einsum("i,i->", a, b))
+
+
+def weighted_rows(g: Array, w: Array) -> Array:
+    """``g @ w`` for a (k, n) array, without BLAS (see :func:`dot`)."""
+    return np.asarray(np.einsum("ij,j->i", g, w))
+
+
+class InvalidModelData(TruefansError):
+    """The numbers given to a customer-value model cannot be used as they are."""
+
+
+@dataclass(frozen=True)
+class FitReport:
+    """How a maximum-likelihood fit went.
+
+    ``log_likelihood`` is in the papers' units: the natural-log likelihood summed over customers
+    (weights count customers). ``gradient_norm`` is the Euclidean norm of the gradient of that sum
+    with respect to the logarithms of the parameters, at the reported parameters.
+    """
+
+    model: str
+    params: dict[str, float]
+    log_likelihood: float
+    converged: bool
+    gradient_norm: float
+    n_customers: float
+    n_rows: int
+    iterations: int
+    starts_tried: int
+    message: str
+    start_log_likelihoods: list[float] = field(default_factory=list)
+
+
+class Collapsed(NamedTuple):
+    """Distinct rows of some columns, how many times each occurred, and where each input went."""
+
+    columns: tuple[Array, ...]
+    weights: Array
+    inverse: npt.NDArray[np.intp]
+
+
+def as_column(values: npt.ArrayLike, name: str) -> Array:
+    """A 1-D float array of finite numbers, or a clear error naming the column."""
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.ndim == 0:
+        arr = arr.reshape(1)
+    if arr.ndim != 1:
+        raise InvalidModelData(f"{name} must be one-dimensional, got shape {arr.shape}")
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        raise InvalidModelData(
+            f"{name} has {int(bad.sum())} missing or infinite values (first at position "
+            f"{int(np.argmax(bad))}); drop or fill those customers first"
+        )
+    return arr
+
+
+def same_length(**columns: Array) -> int:
+    lengths = {name: len(col) for name, col in columns.items()}
+    if len(set(lengths.values())) != 1:
+        raise InvalidModelData(f"columns differ in length: {lengths}")
+    n = next(iter(lengths.values()))
+    if n == 0:
+        raise InvalidModelData("no customers given")
+    return n
+
+
+def check_weights(weights: npt.ArrayLike | None, n: int) -> Array:
+    if weights is None:
+        return np.ones(n)
+    w = as_column(weights, "weights")
+    same_length(rows=np.empty(n), weights=w)
+    if (w < 0).any():
+        raise InvalidModelData("weights must be counts of customers, not negative")
+    if w.sum() <= 0:
+        raise InvalidModelData("the weights add up to zero: no customers to fit")
+    return w
+
+
+def require(ok: npt.NDArray[np.bool_] | bool, what: str) -> None:
+    """Raise :class:`InvalidModelData` saying ``what`` (with the first offending row) if not ok."""
+    bad = ~np.asarray(ok, dtype=bool)
+    if bad.any():
+        first = int(np.argmax(bad)) if bad.ndim else 0
+        raise InvalidModelData(f"{what} ({int(bad.sum())} rows, first at position {first})")
+
+
+def collapse(*columns: npt.ArrayLike, weights: npt.ArrayLike | None = None) -> Collapsed:
+    """Distinct rows of ``columns`` (same length) with the number of times each occurs.
+
+    With ``weights``, each input row counts its weight instead of 1. ``inverse`` maps every input
+    row to its distinct row, so ``collapsed.columns[0][collapsed.inverse]`` gives the input back.
+    """
+    cols = [as_column(c, f"column {i}") for i, c in enumerate(columns)]
+    n = same_length(**{f"column {i}": c for i, c in enumerate(cols)})
+    w = check_weights(weights, n)
+    order = np.lexsort(cols[::-1])
+    new = np.ones(n, dtype=bool)
+    if n > 1:
+        new[1:] = False
+        for c in cols:
+            s = c[order]
+            new[1:] |= s[1:] != s[:-1]
+    group = np.cumsum(new) - 1
+    first = order[new]
+    inverse = np.empty(n, dtype=np.intp)
+    inverse[order] = group
+    counts = np.bincount(group, weights=w[order]).astype(np.float64)
+    return Collapsed(tuple(c[first] for c in cols), counts, inverse)
+
+
+def _minimise(
+    objective: Objective, x0: Array, total: float, tight: bool
+) -> tuple[Array, float, int, bool, str]:
+    """L-BFGS-B on the mean negative log-likelihood (scale-free tolerances)."""
+
+    def f(theta: Array) -> tuple[float, Array]:
+        ll, grad = objective(theta)
+        if not np.isfinite(ll) or not np.all(np.isfinite(grad)):
+            return 1e300, np.zeros_like(theta)
+        return -ll / total, -grad / total
+
+    options = (
+        {"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-10, "maxcor": 20}
+        if tight
+        else {"maxiter": 200, "ftol": 1e-9, "gtol": 1e-5}
+    )
+    res = minimize(
+        f,
+        x0,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[(-LOG_BOUND, LOG_BOUND)] * len(x0),
+        options=options,
+    )
+    return (
+        np.asarray(res.x, dtype=np.float64),
+        -float(res.fun) * total,
+        int(res.nit),
+        bool(res.success),
+        str(res.message),
+    )
+
+
+def maximise(
+    model: str,
+    names: Sequence[str],
+    objective: Objective,
+    starts: Sequence[Sequence[float]],
+    n_customers: float,
+    n_rows: int,
+) -> FitReport:
+    """Maximise ``objective`` over log-parameters from each start, polish the best, report."""
+    tried: list[tuple[float, Array, int]] = []
+    for start in starts:
+        theta0 = np.clip(np.log(np.asarray(start, dtype=np.float64)), -LOG_BOUND, LOG_BOUND)
+        theta, ll, nit, _, _ = _minimise(objective, theta0, n_customers, tight=False)
+        tried.append((ll if np.isfinite(ll) else -np.inf, theta, nit))
+    best_ll, best_theta, _ = max(tried, key=lambda t: t[0])
+    if not np.isfinite(best_ll) or best_ll <= -1e299 * n_customers:
+        raise ConvergenceError(
+            f"{model}: the log-likelihood could not be evaluated at any of {len(starts)} starting "
+            "points; check the data (time unit, T >= recency) or try a coarser time unit"
+        )
+    theta, ll, nit, success, message = _minimise(objective, best_theta, n_customers, tight=True)
+    iterations = nit + sum(t[2] for t in tried)
+    ll_check, grad = objective(theta)
+    grad_norm = float(np.linalg.norm(grad))
+    at_bound = np.abs(theta) >= LOG_BOUND - 1e-3
+    # converged: inside the bounds with a gradient small per customer (a step of the size
+    # gradient / Hessian ~ gradient / n_customers would move the log-parameters < 1e-5). The
+    # optimiser's own flag is not required: at a flat optimum its line search may stop "abnormally".
+    small = grad_norm <= 1e-5 * max(1.0, n_customers)
+    converged = bool(small and not at_bound.any() and np.isfinite(ll_check))
+    if at_bound.any():
+        hit = ", ".join(n for n, b in zip(names, at_bound, strict=True) if b)
+        message = (
+            f"{hit} ran to the edge of the search range: the data cannot pin it down "
+            "(too few customers, all alike, or nobody repeating)"
+        )
+    elif not converged:
+        message = f"gradient still large ({grad_norm:.3g}); optimiser: {message}"
+    else:
+        message = "converged" if success else f"converged (optimiser: {message})"
+    params = {n: float(v) for n, v in zip(names, np.exp(theta), strict=True)}
+    return FitReport(
+        model=model,
+        params=params,
+        log_likelihood=float(ll_check),
+        converged=converged,
+        gradient_norm=grad_norm,
+        n_customers=float(n_customers),
+        n_rows=n_rows,
+        iterations=iterations,
+        starts_tried=len(starts),
+        message=message,
+        start_log_likelihoods=[float(t[0]) for t in tried],
+    )
