@@ -86,8 +86,11 @@ def test_tables_have_exactly_the_canonical_columns_and_types(world: World) -> No
 def test_sizes_of_the_small_world(world: World) -> None:
     rows = {name: t.num_rows for name, t in world.tables.items()}
     assert rows["channels"] == 11
-    assert rows["people"] == SIZES["small"].people == 2_000
-    assert 30_000 <= rows["touchpoints"] <= 50_000
+    # 2,000 people, plus the Instagram followers known only by their place on its list
+    list_only = world.params["instagram_list_only_people"]
+    assert rows["people"] == SIZES["small"].people + list_only
+    assert SIZES["small"].people == 2_000 and 40_000 < list_only < 48_000
+    assert 30_000 <= rows["touchpoints"] <= 60_000
     assert 200 <= rows["contents"] <= 1_000
     assert 500 <= rows["outcomes"] <= 3_000
     assert rows["identities"] > rows["people"]
@@ -249,7 +252,7 @@ def test_values_are_sensible(con: duckdb.DuckDBPyConnection) -> None:
             "JOIN identities i USING (identity_id) GROUP BY 1"
         ).fetchall()
     )
-    assert kinds == {"newsletter": "email", "linkedin": "profile_url"}
+    assert kinds == {"newsletter": "email", "linkedin": "profile_url", "instagram": "handle"}
     assert (
         _one(
             con,
@@ -549,3 +552,37 @@ def test_planted_true_fans_are_the_repeat_buyers(world):
         ).fetchall()
     }
     assert supers <= advocates and advocates <= fans
+
+
+def test_instagram_follower_list_with_planted_fakes(world):
+    con = _con(world)
+    con.register("truth_people", world.truth_people)
+    listed = _one(con, "SELECT count(*) FROM audience WHERE channel_id = 'instagram'")
+    fakes = _one(con, "SELECT count(*) FROM truth_people WHERE label = 'fake_follower'")
+    assert listed == world.params["followers"]["instagram"]
+    assert fakes == world.params["fake_followers"] and 0.3 < fakes / listed < 0.4
+    # fakes never interact; some real list-only followers do
+    assert (
+        _one(
+            con,
+            """SELECT count(*) FROM touchpoints WHERE person_id IN
+               (SELECT person_id FROM truth_people WHERE label = 'fake_follower')""",
+        )
+        == 0
+    )
+    interacting = _one(
+        con,
+        """SELECT count(DISTINCT t.person_id) FROM touchpoints t JOIN identities i USING (person_id)
+           WHERE i.platform = 'meta' AND t.channel_id = 'instagram'
+             AND t.person_id NOT IN (SELECT person_id FROM truth_people)""",
+    )
+    assert interacting > 0.1 * (listed - fakes)
+    # most fakes came in a few bursts: the busiest hours of the list are theirs
+    busiest = con.execute(
+        """SELECT date_trunc('hour', a.followed_at) h, count(*) n,
+                  avg((i.person_id IN (SELECT person_id FROM truth_people
+                                       WHERE label = 'fake_follower'))::INT) fake_share
+           FROM audience a JOIN identities i USING (identity_id)
+           WHERE a.channel_id = 'instagram' GROUP BY 1 ORDER BY n DESC LIMIT 5"""
+    ).fetchall()
+    assert all(n > 100 and share > 0.95 for _, n, share in busiest)

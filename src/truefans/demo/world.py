@@ -27,6 +27,11 @@ so a repeat buyer is a planted fan, or one of the few former regulars (``lapsed`
 two to four times in the first four months and then stopped. Some fans are superfans: they write reviews, refer people (a
 ``referral`` touch) and are named by others as who told them about the business (``referred_by``).
 
+Instagram's follower list (the small world; larger ones keep follower counts only) mixes real followers — the world's people who
+use Instagram, and many more who only follow, a quarter of whom like or comment now and then —
+with bought and bot followers (``truth_people`` label ``fake_follower``): most arrive in a few
+bursts of a few hours, with machine-made usernames, and none ever interacts.
+
 Everything is drawn from one :func:`numpy.random.default_rng` with vectorised NumPy, so the same seed
 and size always give identical tables (row order included), and the large size (a million people,
 about twenty million touchpoints) takes well under a minute.
@@ -89,6 +94,14 @@ FAN_CHANNELS["linkedin"] = 0.1
 SUPERFAN_SHARE = 0.4
 #: former regulars: bought two to four times early in the year, then stopped (not fans any more)
 LAPSED_SHARE = 0.02
+#: Instagram's follower list (username and follow time, what its export gives): the share of
+#: bought or bot followers in it, how many bursts they came in, and the sizes that carry a list
+FAKE_FOLLOWER_SHARE = 0.35
+FAKE_IN_BURSTS = 0.75
+FAKE_BURSTS = 5
+FOLLOWER_LIST_SIZES = ("small",)
+#: real followers outside the world's 2,000 people who like or comment now and then
+ANON_INTERACTING = 0.25
 #: last-touch lookback used by the simple attribution the truth is meant to be checked with
 LOOKBACK_DAYS = 30
 #: the cause touch is at most this long before its outcome
@@ -1357,6 +1370,178 @@ class _Generator:
             },
         )
 
+    # ---- instagram's follower list ------------------------------------------------------------
+
+    def instagram_followers(self) -> None:
+        """Real and fake followers on Instagram's list; new people for those outside the world.
+
+        Drawn from a generator of its own so the rest of the world is the same with or without
+        the list.
+        """
+        n0 = self.n
+        self.extra_people = 0
+        self.fake_people = np.zeros(0, dtype=np.int64)
+        if self.size not in FOLLOWER_LIST_SIZES:
+            return
+        rng = np.random.default_rng([self.seed, 606])
+        total = int(self.follower_series[IG][-1])
+        n_fake = round(FAKE_FOLLOWER_SHARE * total)
+        meta_ident = np.flatnonzero(self.ident_block == 4)
+        known = meta_ident[self.has_touch[self.ident_person[meta_ident], IG]]
+        n_anon = max(0, total - n_fake - len(known))
+        n_new = n_anon + n_fake
+        new_people = np.arange(n0, n0 + n_new)
+        anon, fake = new_people[:n_anon], new_people[n_anon:]
+        # usernames: people's names for the real ones, machine-made for most fakes
+        first = FIRST_NAMES
+        last = LAST_NAMES
+        f = pc.utf8_lower(_take(first, rng.integers(0, len(first), n_new)))
+        lname = pc.utf8_lower(_take(last, rng.integers(0, len(last), n_new)))
+        style = rng.random(n_new)
+        real_name = pc.if_else(
+            pa.array(style < 0.35),
+            _join(f, ".", lname),
+            pc.if_else(
+                pa.array(style < 0.6),
+                _join(f, "_", lname),
+                pc.if_else(
+                    pa.array(style < 0.8),
+                    _join(f, lname),
+                    _join(
+                        f,
+                        lname,
+                        _take(
+                            [".co", ".studio", ".life", "_shop", ".art"], rng.integers(0, 5, n_new)
+                        ),
+                    ),
+                ),
+            ),
+        )
+        year = rng.random(n_new) < 0.15
+        real_name = pc.if_else(
+            pa.array(year),
+            _join(real_name, pc.cast(pa.array(rng.integers(70, 100, n_new)), pa.string())),
+            real_name,
+        )
+        noise = _numbered(
+            "", rng.integers(0, 36**10, n_new), 10, b"0123456789abcdefghijklmnopqrstuvwxyz"
+        )
+        digits = _numbered("", rng.integers(0, 10**8, n_new), 8)
+        fstyle = rng.random(n_new)
+        fake_name = pc.if_else(
+            pa.array(fstyle < 0.2),
+            _join("user", digits),
+            pc.if_else(
+                pa.array(fstyle < 0.55),
+                noise,
+                pc.if_else(
+                    pa.array(fstyle < 0.8),
+                    _join(f, pc.utf8_slice_codeunits(digits, 0, 6)),
+                    _join(f, "_", lname, "_", pc.utf8_slice_codeunits(noise, 0, 4)),
+                ),
+            ),
+        )
+        is_fake = np.r_[np.zeros(n_anon, dtype=bool), np.ones(n_fake, dtype=bool)]
+        names = pc.if_else(pa.array(is_fake), fake_name, real_name)
+        # unique beside the handles the world's people already have ('.N' never ends theirs)
+        taken = self.identities_table.column("value").take(pa.array(meta_ident)).combine_chunks()
+        rank = _dup_rank(pa.concat_arrays([taken, names]))[len(taken) :]
+        names = _join(names, _rank_suffix(rank, "."))
+        # follow times: real ones over years, fakes mostly in bursts of a few hours
+        real_t = np.where(
+            rng.random(n_anon) < 0.4,
+            -rng.integers(86_400, 3 * 365 * 86_400, n_anon),
+            rng.integers(0, YEAR_SEC, n_anon),
+        )
+        burst_at = rng.integers(20, DAYS - 10, FAKE_BURSTS) * 86_400 + rng.integers(
+            8 * 3600, 20 * 3600, FAKE_BURSTS
+        )
+        in_burst = rng.random(n_fake) < FAKE_IN_BURSTS
+        fake_t = np.where(
+            in_burst,
+            burst_at[rng.integers(0, FAKE_BURSTS, n_fake)] + rng.integers(0, 3 * 3600, n_fake),
+            rng.integers(0, YEAR_SEC, n_fake),
+        )
+        known_t = np.where(
+            rng.random(len(known)) < 0.5,
+            -rng.integers(86_400, 3 * 365 * 86_400, len(known)),
+            rng.integers(0, YEAR_SEC, len(known)),
+        )
+        unf_real = (rng.random(n_anon) < 0.04) & (real_t < YEAR_SEC - 30 * 86_400)
+        unf_real_at = np.maximum(real_t, 0) + rng.integers(86_400, 30 * 86_400, n_anon)
+        unf_fake = rng.random(n_fake) < 0.08
+        unf_fake_at = np.minimum(
+            np.maximum(fake_t, 0) + rng.integers(86_400, 90 * 86_400, n_fake), YEAR_SEC - 1
+        )
+        # real followers outside the world who like or comment now and then
+        talk = anon[rng.random(n_anon) < ANON_INTERACTING]
+        k = rng.integers(1, 5, len(talk))
+        t_person = np.repeat(talk, k)
+        t_ts = rng.integers(0, YEAR_SEC - 1, len(t_person))
+        t_kind = np.where(
+            rng.random(len(t_person)) < 0.8,
+            schema.TOUCH_KINDS.index("like"),
+            schema.TOUCH_KINDS.index("comment"),
+        )
+        t_content = self.latest_content(IG, t_ts)
+        ok = t_content >= 0
+        self.t_person = np.r_[self.t_person, t_person[ok]]
+        self.t_ts = np.r_[self.t_ts, t_ts[ok]]
+        self.t_ch = np.r_[self.t_ch, np.full(int(ok.sum()), IG)]
+        self.t_content = np.r_[self.t_content, t_content[ok]]
+        self.t_kind = np.r_[self.t_kind, t_kind[ok]]
+        order = np.argsort((self.t_ts << 24) | self.t_person, kind="stable")
+        for name in ("t_person", "t_ts", "t_ch", "t_content", "t_kind"):
+            setattr(self, name, getattr(self, name)[order])
+        # the new people, their handles, and the whole list
+        self.extra_people = n_new
+        self.fake_people = fake
+        self.person_ids = pa.concat_arrays(
+            [self.person_ids, _numbered("p", np.arange(n0 + 1, n0 + n_new + 1), 7)]
+        )
+        new_ids = _numbered(
+            "i", np.arange(len(self.ident_ids) + 1, len(self.ident_ids) + n_new + 1), 8
+        )
+        self.identities_table = pa.concat_tables(
+            [
+                self.identities_table,
+                _table(
+                    "identities",
+                    {
+                        "identity_id": new_ids,
+                        "person_id": self.person_ids.take(pa.array(new_people)),
+                        "kind": pa.array(["handle"] * n_new, pa.string()),
+                        "platform": pa.array(["meta"] * n_new, pa.string()),
+                        "value": names,
+                        "value_hash": _sha256(names),
+                    },
+                ),
+            ]
+        )
+        followed = np.r_[known_t, real_t, fake_t]
+        unfollowed = np.r_[
+            np.full(len(known), -1),
+            np.where(unf_real & (unf_real_at < YEAR_SEC), unf_real_at, -1),
+            np.where(unf_fake, unf_fake_at, -1),
+        ]
+        m = len(followed)
+        ig_rows = _table(
+            "audience",
+            {
+                "channel_id": pa.array(["instagram"] * m, pa.string()),
+                "identity_id": pa.concat_arrays([self.ident_ids.take(pa.array(known)), new_ids]),
+                "person_id": pa.nulls(m, pa.string()),
+                "followed_at": _ts(followed),
+                "unfollowed_at": _ts(np.maximum(unfollowed, 0), unfollowed >= 0),
+            },
+        )
+        self.audience_table = pa.concat_tables(
+            [self.audience_table, ig_rows.cast(self.audience_table.schema)]
+        )
+        first_seen = np.minimum(np.r_[real_t, fake_t], YEAR_SEC - 1)
+        np.minimum.at(first_seen, t_person[ok] - n0, t_ts[ok])
+        self.new_first_seen = first_seen
+
     # ---- metrics, costs ----------------------------------------------------------------------------
 
     def metrics(self) -> None:
@@ -1509,7 +1694,8 @@ class _Generator:
     def people_table(self) -> pa.Table:
         rng, n = self.rng, self.n
         first = np.full(n, YEAR_SEC - 1, dtype=np.int64)
-        np.minimum.at(first, self.t_person, self.t_ts)
+        mine = self.t_person < n  # touches of the world's own people (not list-only followers)
+        np.minimum.at(first, self.t_person[mine], self.t_ts[mine])
         known = self.o_person >= 0
         np.minimum.at(first, self.o_person[known], self.o_ts[known])
         first = np.minimum(first, self.aud_first)
@@ -1517,7 +1703,23 @@ class _Generator:
         first = np.where(
             client, np.minimum(first, -rng.integers(30 * 86_400, 6 * 365 * 86_400, n)), first
         )
-        return _table("people", {**self.people_cols, "first_seen": _ts(first)})
+        people = _table("people", {**self.people_cols, "first_seen": _ts(first)})
+        if not self.extra_people:
+            return people
+        k = self.extra_people
+        extra = _table(
+            "people",
+            {
+                "person_id": self.person_ids.take(pa.array(np.arange(n, n + k))),
+                "display_name": pa.nulls(k, pa.string()),
+                "company": pa.nulls(k, pa.string()),
+                "title": pa.nulls(k, pa.string()),
+                "industry": pa.nulls(k, pa.string()),
+                "location": pa.nulls(k, pa.string()),
+                "first_seen": _ts(self.new_first_seen),
+            },
+        )
+        return pa.concat_tables([people, extra.cast(people.schema)])
 
     def params(self) -> dict[str, Any]:
         types = np.array(schema.OUTCOME_TYPES)[self.o_type]
@@ -1566,6 +1768,8 @@ class _Generator:
             "true_fans": len(self.fans),
             "superfans": len(self.superfans),
             "lapsed_regulars": len(self.lapsed),
+            "instagram_list_only_people": self.extra_people,
+            "fake_followers": len(self.fake_people),
         }
 
     def run(self) -> World:
@@ -1577,6 +1781,7 @@ class _Generator:
         self.has_touch[self.t_person, self.t_ch] = True
         self.identities()
         self.audience()
+        self.instagram_followers()
         self.metrics()
         self.costs()
         self.tables = {
@@ -1591,11 +1796,12 @@ class _Generator:
             "metrics": self.metrics_table,
         }
         truth = pa.table({"outcome_id": self.outcome_ids, "channel_id": _take(CH, self.o_ch)})
-        fans = np.r_[self.fans, self.superfans, self.lapsed]
+        fans = np.r_[self.fans, self.superfans, self.lapsed, self.fake_people]
         labels = (
             ["true_fan"] * len(self.fans)
             + ["superfan"] * len(self.superfans)
             + ["lapsed"] * len(self.lapsed)
+            + ["fake_follower"] * len(self.fake_people)
         )
         truth_people = pa.table(
             {"person_id": _take(self.person_ids, fans), "label": pa.array(labels, pa.string())}
