@@ -761,6 +761,136 @@ def _matrix_table(m: dict[str, Any], key: str, what: str, max_rows: int = 11) ->
     return t
 
 
+class AttributionBy(StrEnum):
+    channel = "channel"
+    content = "content"
+    campaign = "campaign"
+    platform = "platform"
+
+
+@app.command("attribution")
+def attribution_cmd(
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    outcome: OutcomeOpt = None,
+    model: Annotated[
+        str | None,
+        typer.Option("--model", help="models to compute, comma separated (default: all)"),
+    ] = None,
+    by: Annotated[
+        AttributionBy, typer.Option("--by", help="channel (default), content, campaign, platform")
+    ] = AttributionBy.channel,
+    lookback: Annotated[
+        int, typer.Option("--lookback", help="days of touches before an outcome")
+    ] = 30,
+    half_life: Annotated[
+        float, typer.Option("--half-life", help="time decay: days for a touch to count half")
+    ] = 7.0,
+    draws: Annotated[int, typer.Option("--draws", help="bootstrap draws for intervals")] = 30,
+    seed: Annotated[int, typer.Option("--seed", help="random seed of the resampling")] = 0,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Credit for outcomes and dollars by channel under every attribution model, side by side."""
+    from .measure.attribution import attribution
+
+    try:
+        with _open(create=False) as ws:
+            res = attribution(
+                ws,
+                since=since,
+                until=until,
+                outcome=outcome,
+                model=model,
+                lookback=lookback,
+                by=by.value,
+                half_life=half_life,
+                draws=draws,
+                seed=seed,
+            )
+    except TruefansError as e:
+        raise _fail(e) from e
+    if fmt is not Format.table:
+        print_rows(res.rows, fmt, payload=res.to_dict())
+        return
+    key = res.extra.get("label") or by.value
+    models: list[str] = []
+    shares: dict[str, dict[str, float]] = {}
+    for r in res.rows:
+        m = str(r["model"])
+        if m not in models:
+            models.append(m)
+        shares.setdefault(str(r[key]), {})[m] = r["share"]
+    rec = res.extra.get("recommended_model")
+    order = sorted(shares, key=lambda k: -(shares[k].get(rec or models[0]) or 0))
+    cols = [("name", key)] + [(m, f"{m} *" if m == rec else m) for m in models]
+    rows = [
+        {"name": k, **{m: "-" if v.get(m) is None else f"{v[m]:.0%}" for m in models}}
+        for k, v in ((k, shares[k]) for k in order)
+    ]
+    console.print(_table("Share of credit by model (* = recommended)", cols, rows))
+    console.print(
+        f"Journeys: {res.extra.get('journeys', 0):,}, of which converting "
+        f"{res.extra.get('converting_journeys', 0):,}; outcomes with no touch in the "
+        f"{res.extra.get('lookback_days')} days before: {res.extra.get('no_touch_share', 0):.0%}.",
+        soft_wrap=True,
+    )
+    if rec:
+        console.print(
+            f"[bold]Recommended: {escape(str(rec))}[/bold] — "
+            + escape(str(res.extra.get("recommendation", ""))),
+            soft_wrap=True,
+        )
+    caution = res.assumptions.get("trust") or res.extra.get("trust")
+    if caution:
+        console.print(f"[dim]{escape(str(caution))}[/dim]", soft_wrap=True)
+
+
+@app.command("content")
+def content_cmd(
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    outcome: OutcomeOpt = None,
+    model: Annotated[str, typer.Option("--model", help="credit model for content")] = "linear",
+    lookback: Annotated[
+        int, typer.Option("--lookback", help="days of touches before an outcome")
+    ] = 30,
+    top: Annotated[int, typer.Option("--top", help="rows shown")] = 20,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Content ranked by the outcomes and dollars it earns, beside its likes."""
+    from .measure.content import content
+
+    try:
+        with _open(create=False) as ws:
+            res = content(
+                ws, since=since, until=until, outcome=outcome, model=model, lookback=lookback
+            )
+    except TruefansError as e:
+        raise _fail(e) from e
+    if fmt is not Format.table:
+        print_rows(res.rows, fmt, payload=res.to_dict())
+        return
+    cols = [
+        ("rank", "#"),
+        ("title", "content"),
+        ("channel_id", "channel"),
+        ("format", "format"),
+        ("outcomes", "outcomes"),
+        ("dollars", "dollars"),
+        ("likes", "likes"),
+        ("shares", "shares"),
+        ("dollars_per_hour", "dollars per hour"),
+    ]
+    console.print(_table("Content that pays", cols, res.rows[: max(0, top)]))
+    rho = res.extra.get("likes_dollars_spearman")
+    if isinstance(rho, dict) and rho.get("rho") is not None:
+        console.print(
+            f"Rank correlation of likes with dollars: {rho['rho']:.2f} "
+            f"(95% interval {_fmt(rho.get('low'))} to {_fmt(rho.get('high'))}).",
+            soft_wrap=True,
+        )
+
+
 @app.command("risk")
 def risk_cmd(
     since: SinceOpt = None,
