@@ -33,7 +33,7 @@ def follow_bursts(
         t = ts.loc[idx].dropna()
         if t.empty:
             continue
-        secs = (t.astype("int64") // 10**9).to_numpy(dtype=np.float64)
+        secs = t.to_numpy(dtype="datetime64[s]").astype(np.int64).astype(np.float64)
         has_time = bool((secs % DAY != 0).any())
         width = HOUR if has_time else DAY
         order = np.argsort(secs, kind="stable")

@@ -213,7 +213,7 @@ def credibility(
         return Result("credibility", table.reset_index(drop=True), assumptions, extra)
     er = rules_error_rates()
     followers = _follower_counts(ws, as_of_d)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for plat, g in df.groupby("platform", sort=True):
         n = len(g)
         fake = g["band"] == BANDS[0]

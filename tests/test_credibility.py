@@ -1,0 +1,171 @@
+"""The rule score, the trained model, the fake share and the credibility analysis."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import truefans
+from truefans.credibility.behaviour import follow_bursts
+from truefans.credibility.model import FakeModel
+from truefans.credibility.prevalence import ErrorRates, estimate_prevalence, rogan_gladen
+from truefans.credibility.rules import BANDS, RuleScore
+from truefans.errors import InvalidOption, NotFitted
+from truefans.measure.credibility import credibility
+
+
+def _profiles() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "followers_count": [12, 850, 40, 300, 10],
+            "following_count": [4100, 400, 2900, 0, 500],
+            "posts_count": [0, 210, 1, 30, -3],
+            "has_photo": [0.0, 1.0, 1.0, 1.0, 1.0],
+            "bio_length": [0, 80, np.nan, 20, 0],
+            "username": ["jenny83749201", "ada.lindqvist", "x_9921mk", "bob", "carl"],
+        }
+    )
+
+
+def test_shipped_rules_score_an_obvious_fake_and_real() -> None:
+    out = RuleScore.load().score(_profiles())
+    assert out.loc[0, "band"] == "likely fake"
+    assert out.loc[1, "band"] == "likely real"
+    assert out.loc[0, "fake_score"] > 0.9 > 0.1 > out.loc[1, "fake_score"]
+    assert "no profile photo" in out.loc[0, "reasons"]
+    assert "has never posted" in out.loc[0, "reasons"]
+
+
+def test_missing_is_not_zero() -> None:
+    """An unknown bio adds nothing; an empty bio raises the score."""
+    rs = RuleScore.load()
+    base = _profiles().iloc[[1]].reset_index(drop=True)
+    unknown = base.assign(bio_length=np.nan)
+    empty = base.assign(bio_length=0)
+    s_unknown, s_empty, s_known = (
+        rs.score(f)["fake_score"].iloc[0] for f in (unknown, empty, base)
+    )
+    assert s_known < s_unknown < s_empty
+    assert "bio_length" not in rs.score(unknown)["used"].iloc[0]
+    assert "bio_length" in rs.score(empty)["used"].iloc[0]
+
+
+def test_odd_fields_give_insufficient_data() -> None:
+    out = RuleScore.load().score(_profiles())
+    assert out.loc[3, "band"] == "insufficient data"  # following = 0
+    assert out.loc[3, "reasons"].startswith("insufficient data (following = 0")
+    assert out.loc[4, "band"] == "insufficient data"  # negative posts
+    assert "negative posts count" in out.loc[4, "reasons"]
+    future = pd.DataFrame(
+        {
+            "followers_count": [5],
+            "following_count": [3000],
+            "posts_count": [0],
+            "account_age_days": [-30.0],
+        }
+    )
+    f = RuleScore.load().score(future)
+    assert f.loc[0, "band"] == "insufficient data"
+    assert "account created in the future" in f.loc[0, "reasons"]
+    # the same profile without the odd field would be confidently fake; odd keeps it unsure
+    sure = RuleScore.load().score(future.drop(columns="account_age_days"))
+    assert sure.loc[0, "fake_score"] > f.loc[0, "fake_score"]
+    nothing = RuleScore.load().score(pd.DataFrame({"username": [None]}))
+    assert nothing.loc[0, "band"] == "insufficient data"
+
+
+def test_every_likely_fake_has_a_reason() -> None:
+    rng = np.random.default_rng(1)
+    n = 3000
+    frame = pd.DataFrame(
+        {
+            "followers_count": rng.integers(0, 5000, n),
+            "following_count": rng.integers(1, 7000, n),
+            "posts_count": rng.integers(0, 60, n),
+            "has_photo": rng.integers(0, 2, n).astype(float),
+            "follow_burst": rng.integers(0, 2, n).astype(float),
+        }
+    )
+    out = RuleScore.load().score(frame)
+    fake = out["band"] == "likely fake"
+    assert fake.sum() > 10
+    assert (out.loc[fake, "reasons"].str.len() > 0).all()
+    assert set(out["band"]) <= set(BANDS)
+
+
+def test_fit_is_sign_constrained_and_learns() -> None:
+    rng = np.random.default_rng(0)
+    n = 400
+    y = rng.integers(0, 2, n)
+    frame = pd.DataFrame(
+        {
+            "posts_count": np.where(y == 1, rng.integers(0, 5, n), rng.integers(20, 400, n)),
+            "followers_count": rng.integers(50, 900, n),
+            "following_count": rng.integers(50, 900, n),
+        }
+    )
+    rs = RuleScore().fit(frame, y)
+    assert all(w >= 0 for w in rs.w_fire_.values())
+    assert rs.w_fire_["few_posts"] > rs.w_fire_["under_100_followers"]
+    assert "no_bio" not in rs.informed_ and rs.w_fire_["no_bio"] == pytest.approx(0.5)
+    with pytest.raises(NotFitted):
+        RuleScore().score(frame)
+
+
+def test_model_round_trips_through_json() -> None:
+    m = FakeModel.load()
+    again = FakeModel.from_dict(m.to_dict())
+    p = _profiles()
+    assert np.allclose(m.predict_proba(p), again.predict_proba(p))
+    assert m.predict_proba(p)[0] > 0.5 > m.predict_proba(p)[1]
+
+
+def test_rogan_gladen_inverts_the_flag_rates() -> None:
+    rates = ErrorRates(0.8, 0.95, 100, 900)
+    for p in (0.05, 0.2, 0.5):
+        q = 0.8 * p + 0.05 * (1 - p)
+        assert rogan_gladen(q, rates) == pytest.approx(p)
+    flags = np.r_[np.ones(215, bool), np.zeros(785, bool)]  # q = 0.8*0.2 + 0.05*0.8 + ...
+    est = estimate_prevalence(flags, rates, draws=500)
+    assert est.low < est.estimate < est.high
+    assert est.low < 0.2 < est.high
+    with pytest.raises(InvalidOption):
+        rogan_gladen(0.3, ErrorRates(0.4, 0.5, 10, 10))
+
+
+def test_bursts_need_many_follows_in_a_short_window() -> None:
+    quiet = pd.date_range("2024-01-01 09:17", periods=60, freq="37h")
+    burst = pd.date_range("2024-02-10 03:00", periods=30, freq="1min")
+    ts = pd.Series(list(quiet) + list(burst))
+    flags = follow_bursts(pd.Series(["ig"] * len(ts)), ts)
+    assert flags.iloc[60:].eq(1.0).all()
+    assert flags.iloc[:60].eq(0.0).mean() > 0.95
+
+
+def test_credibility_on_the_demo(demo_path) -> None:
+    with truefans.open_workspace(demo_path) as ws:
+        res = credibility(ws)
+        rows = {r["platform"]: r for r in res.rows}
+        assert rows, res.rows
+        for r in rows.values():
+            assert 0 <= r["quality_index"] <= 1
+            assert r["quality_index_low"] <= r["quality_index"] <= r["quality_index_high"]
+            assert r["ghost"] + r["engaged"] == r["listed"]
+            assert r["real_audience"] <= r["followers"]
+        listing = credibility(ws, list_people=True)
+        t = listing.table
+        for col in (
+            "identity_id",
+            "person_id",
+            "platform",
+            "fake_score",
+            "likely_fake",
+            "relevance",
+            "engaged",
+            "reasons",
+        ):
+            assert col in t.columns
+        fake = t["likely_fake"] == "likely fake"
+        assert (t.loc[fake, "reasons"].str.len() > 0).all()
+        assert t["fake_score"].between(0, 1).all()
