@@ -153,6 +153,7 @@ def picture(
     eng = ws.engine
 
     channels = eng.execute(eng.table("channels").order_by("channel_id"))
+    channel_ids = [str(c) for c in channels["channel_id"]]
     att = attributed_outcomes(eng, since_d, until_d, types)
     # one pass over the attributed outcomes: counts and money per channel, type, currency and
     # rule (a few hundred rows); the three small tables the assembly needs are cut from it
@@ -164,21 +165,31 @@ def picture(
         channel_id=att.channel_id.fill_null(UNATTRIBUTED),
         money=ibis.ifelse(has_money, _signed_money(att), ibis.null("float64")),
     )
-    groups = eng.execute(
-        att.group_by(["channel_id", "type", "currency", "rule"]).agg(
-            n=att.count(), amount=att.money.sum()
-        )
+    groups_expr = att.group_by(["channel_id", "type", "currency", "rule"]).agg(
+        n=att.count(), amount=att.money.sum()
     )
-    by_type = groups.groupby(["channel_id", "type"], as_index=False, dropna=False)["n"].sum()
-    with_money = groups[groups["currency"].notna() & groups["amount"].notna()]
-    money = with_money.groupby(["channel_id", "currency"], as_index=False)["amount"].sum()
-    rules = groups.groupby("rule", as_index=False)["n"].sum()
+    combos_expr = _people_expr(eng, since_d, until_d, channel_ids)
+    metrics_expr, lists_expr = _audience_exprs(eng, until_d)
+    # the queries are independent: the engine may run them at the same time
+    exprs = [groups_expr, metrics_expr, lists_expr, _costs_expr(eng, since_d, until_d)]
+    if combos_expr is not None:
+        exprs.insert(1, combos_expr)
+    results = eng.execute_all(exprs)
+    groups, from_metrics, from_lists, costs = results[:1] + results[-3:]
+    if combos_expr is not None:
+        engaged_known, people_totals = _people_counts(results[1], channel_ids)
+    else:
+        engaged_known, people_totals = _people_by_pairs(eng, since_d, until_d)
+    audience = _audience_frame(from_metrics, from_lists)
 
-    engaged_known, people_totals = _people(
-        eng, since_d, until_d, [str(c) for c in channels["channel_id"]]
+    by_type = groups.groupby(["channel_id", "type"], as_index=False, dropna=False).agg(
+        n=("n", "sum")
     )
-    audience = _audience(eng, until_d)
-    costs = _costs(eng, since_d, until_d)
+    with_money = groups[groups["currency"].notna() & groups["amount"].notna()]
+    money = with_money.groupby(["channel_id", "currency"], as_index=False).agg(
+        amount=("amount", "sum")
+    )
+    rules = groups.groupby("rule", as_index=False).agg(n=("n", "sum"))
 
     currency = ws.setting("currency") or _main_currency(money, costs)
     df = _assemble(channels, by_type, money, engaged_known, audience, costs, currency)
@@ -255,19 +266,28 @@ MAX_BITMASK_CHANNELS = 62
 def _people(
     eng: Engine, since: date | None, until: date | None, channel_ids: list[str]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Engaged and known people per channel, and in all (a person counts once).
+    """Engaged and known people per channel, and in all (a person counts once)."""
+    expr = _people_expr(eng, since, until, channel_ids)
+    if expr is None:
+        return _people_by_pairs(eng, since, until)
+    return _people_counts(eng.execute(expr), channel_ids)
+
+
+def _people_expr(
+    eng: Engine, since: date | None, until: date | None, channel_ids: list[str]
+) -> ir.Table | None:
+    """How many people have each combination of channel bits (None: too many channels).
 
     One pass groups touches, follower-list entries and reachable identities by person only,
     keeping as bits of two integers the channels a person was seen on (plus a bit for "can be
     reached by email or phone") and engaged on: 1 M groups instead of 4.5 M person-channel pairs
-    on the large demo, and no join. The per-person bits are then counted per distinct
-    combination (a few thousand rows), which are read bit by bit here.
+    on the large demo, and no join. The people are then counted per distinct combination of
+    bits (a few thousand rows), which :func:`_people_counts` reads bit by bit.
     """
     n = len(channel_ids)
     if not channel_ids or n > MAX_BITMASK_CHANNELS:
-        return _people_by_pairs(eng, since, until)
+        return None
     bits = {cid: 1 << i for i, cid in enumerate(channel_ids)}
-    reach_bit = 1 << n
     zero = ibis.literal(0, "int64")
 
     def bit(col: ir.StringValue) -> ir.IntegerValue:
@@ -284,11 +304,18 @@ def _people(
     listed = a.select("person_id", seen=bit(a.channel_id), engaged=zero)
     ident = eng.table("identities")
     reach = ident.filter(ident.kind.isin(["email", "phone"]) & ident.person_id.notnull())
-    reachable = reach.select("person_id", seen=ibis.literal(reach_bit, "int64"), engaged=zero)
+    reachable = reach.select("person_id", seen=ibis.literal(1 << n, "int64"), engaged=zero)
     both = ibis.union(touches, listed, reachable)
     per = both.group_by("person_id").agg(seen=both.seen.bit_or(), engaged=both.engaged.bit_or())
-    combos = eng.execute(per.group_by(["seen", "engaged"]).agg(n=per.count()))
+    return per.group_by(["seen", "engaged"]).agg(n=per.count())
 
+
+def _people_counts(
+    combos: pd.DataFrame, channel_ids: list[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-channel and overall engaged and known people from :func:`_people_expr`'s counts."""
+    n = len(channel_ids)
+    reach_bit = 1 << n
     engaged = [0] * n
     known = [0] * n
     engaged_all = known_all = 0
@@ -296,16 +323,16 @@ def _people(
         combos["seen"], combos["engaged"], combos["n"], strict=True
     ):
         seen_i, engaged_i, k = int(seen_v), int(engaged_v), int(count)
-        reachable_i = bool(seen_i & reach_bit)
+        reachable = bool(seen_i & reach_bit)
         seen_i &= reach_bit - 1
         if engaged_i:
             engaged_all += k
-        if reachable_i and seen_i:
+        if reachable and seen_i:
             known_all += k
         for i in range(n):
             if engaged_i >> i & 1:
                 engaged[i] += k
-            if reachable_i and seen_i >> i & 1:
+            if reachable and seen_i >> i & 1:
                 known[i] += k
     per_channel = pd.DataFrame({"channel_id": channel_ids, "engaged": engaged, "known": known})
     totals = pd.DataFrame({"engaged": [engaged_all], "known": [known_all]})
@@ -342,7 +369,8 @@ def _people_by_pairs(
     return per_channel, totals
 
 
-def _audience(eng: Engine, until: date | None) -> pd.DataFrame:
+def _audience_exprs(eng: Engine, until: date | None) -> tuple[ir.Table, ir.Table]:
+    """The last audience metric per channel, and the follower lists' counts."""
     m = eng.table("metrics")
     m = m.filter(m.metric.isin(list(AUDIENCE_METRICS)) & m.content_id.isnull())
     if until is not None:
@@ -351,7 +379,7 @@ def _audience(eng: Engine, until: date | None) -> pd.DataFrame:
         _rn=ibis.row_number().over(group_by=[m.channel_id, m.metric], order_by=m.date.desc())
     )
     last = last.filter(last._rn == 0)
-    from_metrics = eng.execute(last.group_by("channel_id").agg(audience=last.value.max()))
+    from_metrics = last.group_by("channel_id").agg(audience=last.value.max())
     a = eng.table("audience")
     if until is not None:
         end = datetime.combine(until + timedelta(days=1), datetime.min.time())
@@ -359,22 +387,23 @@ def _audience(eng: Engine, until: date | None) -> pd.DataFrame:
         a = a.filter(a.unfollowed_at.isnull() | (a.unfollowed_at >= ibis.timestamp(end)))
     else:
         a = a.filter(a.unfollowed_at.isnull())
-    from_lists = eng.execute(a.group_by("channel_id").agg(listed=a.count()))
+    return from_metrics, a.group_by("channel_id").agg(listed=a.count())
+
+
+def _audience_frame(from_metrics: pd.DataFrame, from_lists: pd.DataFrame) -> pd.DataFrame:
     out = from_lists.merge(from_metrics, on="channel_id", how="outer")
     out["audience"] = out["audience"].fillna(out["listed"]).fillna(0)
     return out[["channel_id", "audience"]]
 
 
-def _costs(eng: Engine, since: date | None, until: date | None) -> pd.DataFrame:
+def _costs_expr(eng: Engine, since: date | None, until: date | None) -> ir.Table:
     c = eng.table("costs")
     if since is not None:
         c = c.filter(c.period_start >= since)
     if until is not None:
         c = c.filter(c.period_start <= until)
-    return eng.execute(
-        c.group_by(["channel_id", "currency"]).agg(
-            cost_dollars=c.dollars.cast("float64").sum(), cost_hours=c.hours.sum()
-        )
+    return c.group_by(["channel_id", "currency"]).agg(
+        cost_dollars=c.dollars.cast("float64").sum(), cost_hours=c.hours.sum()
     )
 
 
