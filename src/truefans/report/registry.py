@@ -4,7 +4,9 @@ One :class:`Analysis` per command. Its options are the CLI command's options (sa
 defaults; a test holds them equal to ``truefans <command> --help``), so the web API's query
 parameters are the CLI's options by construction. An analysis whose module is not installed yet is
 simply left out; a later analysis adds its page by adding one entry here (and, if its chart spec is
-not enough, a chart builder in :mod:`truefans.report.charts`).
+not enough, a chart builder in :mod:`truefans.report.charts`). Options that only shape the terminal
+table (``--format``, ``--top`` of clv, funnel and content) change nothing in the JSON and are left
+out.
 """
 
 from __future__ import annotations
@@ -382,24 +384,12 @@ register(
                 "by",
                 str,
                 "channel",
-                "channel, content or platform",
-                choices=("channel", "content", "platform"),
+                "channel (default), content, campaign, platform",
+                choices=("channel", "content", "campaign", "platform"),
             ),
             Option("half-life", "half_life", float, 7.0, "time decay: days to count half", gt=0),
-            Option(
-                "lag-hours", "lag_hours", float, 24.0, "timing model: hours of lag", ge=0, le=8760
-            ),
-            Option("draws", "draws", int, 30, "bootstrap draws of the intervals", ge=0, le=1000),
-            Option(
-                "timing-draws",
-                "timing_draws",
-                int,
-                10,
-                "bootstrap draws of the timing model",
-                ge=0,
-                le=1000,
-            ),
-            Option("seed", "seed", int, 0, "random seed", ge=0, le=2**31 - 1),
+            Option("draws", "draws", int, 30, "bootstrap draws for intervals", ge=0, le=1000),
+            Option("seed", "seed", int, 0, "random seed of the resampling", ge=0, le=2**31 - 1),
         ),
         charts=("attribution_models",),
     )
@@ -417,7 +407,6 @@ register(
             _outcome(),
             Option("model", "model", str, "linear", "credit model (a rule model, markov_1, ...)"),
             Option("lookback", "lookback", int, 30, "days of touches before an outcome", ge=1),
-            Option("top", "top", int, None, "only the best N items", ge=1),
         ),
         charts=("content_scatter",),
     )

@@ -1,0 +1,171 @@
+"""Who may talk to the local app, and how.
+
+* Bound to a loopback address (the default) the app needs no token, but answers only requests whose
+  ``Host`` is a loopback name (a web page cannot reach it through DNS rebinding).
+* Bound anywhere else it needs the workspace's token: ``Authorization: Bearer <token>`` or the
+  HTTP-only session cookie the login page sets. Without it every page and API call answers 401,
+  except the login page.
+* State-changing requests from a browser carry a CSRF token (double submit: an HTTP-only cookie and
+  the same value in a form field or the ``X-CSRF-Token`` header), and a foreign ``Origin`` is
+  refused. A request authenticated by its ``Authorization`` header carries no ambient credential and
+  needs no CSRF token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import json
+import secrets
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from ..workspace import Workspace
+
+TOKEN_SETTING = "web_token"
+SESSION_COOKIE = "truefans_session"
+CSRF_COOKIE = "truefans_csrf"
+CSRF_HEADER = "x-csrf-token"
+LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", "[::1]"}
+#: paths answered without the token (the login page; it carries its own style)
+PUBLIC_PATHS = {"/login"}
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+def is_loopback(host: str) -> bool:
+    if host.strip("[]") in LOOPBACK_NAMES or host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def workspace_token(ws: Workspace) -> tuple[str, bool]:
+    """The workspace's web token, created on first use; (token, created now)."""
+    token = ws.setting(TOKEN_SETTING)
+    if token:
+        return token, False
+    token = secrets.token_urlsafe(32)
+    ws.set_setting(TOKEN_SETTING, token)
+    return token, True
+
+
+def session_value(token: str) -> str:
+    """The session cookie's value: derived from the token, never the token itself."""
+    return hmac.new(token.encode(), b"truefans-session-v1", hashlib.sha256).hexdigest()
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+
+
+def _cookies(headers: dict[str, str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for part in headers.get("cookie", "").split(";"):
+        k, sep, v = part.strip().partition("=")
+        if sep:
+            out[k] = v
+    return out
+
+
+def bearer_ok(headers: dict[str, str], token: str | None) -> bool:
+    auth = headers.get("authorization", "")
+    scheme, _, value = auth.partition(" ")
+    return (
+        token is not None
+        and scheme.lower() == "bearer"
+        and hmac.compare_digest(value.strip().encode(), token.encode())
+    )
+
+
+def authenticated(headers: dict[str, str], token: str | None) -> bool:
+    if token is None:
+        return True
+    if bearer_ok(headers, token):
+        return True
+    cookie = _cookies(headers).get(SESSION_COOKIE, "")
+    return hmac.compare_digest(cookie.encode(), session_value(token).encode())
+
+
+def host_of(headers: dict[str, str]) -> str:
+    host = headers.get("host", "")
+    if host.startswith("["):
+        return host[: host.find("]") + 1]
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+class Guard:
+    """ASGI middleware: the loopback Host check without a token, the token check with one."""
+
+    def __init__(self, app: ASGIApp, token: str | None) -> None:
+        self.app = app
+        self.token = token
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = _headers(scope)
+        path = scope.get("path", "")
+        if self.token is None:
+            if not is_loopback(host_of(headers)):
+                await _deny(send, path, 403, "this app answers on loopback names only")
+                return
+        elif path not in PUBLIC_PATHS and not authenticated(headers, self.token):
+            await _deny(send, path, 401, "authentication required: log in at /login")
+            return
+        await self.app(scope, receive, send)
+
+
+async def _deny(send: Send, path: str, status: int, message: str) -> None:
+    if path.startswith("/api/"):
+        body = json.dumps({"ok": False, "error": message, "status": status}).encode()
+        ctype = b"application/json"
+    else:
+        body = (
+            "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>truefans: "
+            f"{status}</title></head><body><h1>{status}</h1><p>{message}</p>"
+            "<p><a href='/login'>Log in</a></p></body></html>"
+        ).encode()
+        ctype = b"text/html; charset=utf-8"
+    headers = [(b"content-type", ctype), (b"content-length", str(len(body)).encode())]
+    if status == 401:
+        headers.append((b"www-authenticate", b'Bearer realm="truefans"'))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def new_csrf() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def csrf_ok(headers: dict[str, str], submitted: str | None, token: str | None) -> bool:
+    """A state-changing request is allowed: Bearer-authenticated, or same origin with the CSRF
+    cookie echoed in a form field or header."""
+    if bearer_ok(headers, token):
+        return True
+    origin = headers.get("origin")
+    if origin and origin != "null":
+        if urlsplit(origin).netloc != headers.get("host", ""):
+            return False
+    elif origin == "null":
+        return False
+    cookie = _cookies(headers).get(CSRF_COOKIE, "")
+    value = submitted or headers.get(CSRF_HEADER, "")
+    return bool(cookie) and hmac.compare_digest(cookie.encode(), value.encode())
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path of this app: never another host ('//evil', 'https://...')."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
