@@ -26,6 +26,10 @@ if TYPE_CHECKING:
 
 #: the filters every page shares through its URL (dates, outcome types, channels)
 SHARED_FILTERS = ("since", "until", "outcome", "channel")
+#: dates outside these are refused (day arithmetic near year 1 or 9999 overflows)
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
+#: the longest span in days any option may name (a hundred years)
+MAX_DAYS = 36_500
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,10 @@ class Option:
             return self.default
         try:
             if self.kind is date:
-                return date.fromisoformat(str(value)).isoformat()
+                day = date.fromisoformat(str(value))
+                if not FIRST_DAY <= day <= LAST_DAY:
+                    raise InvalidOption(f"--{self.flag} {day}: outside {FIRST_DAY} to {LAST_DAY}")
+                return day.isoformat()
             if self.kind is int:
                 v: Any = int(value)
             elif self.kind is float:
@@ -197,8 +204,18 @@ register(
         "fans",
         (
             _as_of(),
-            Option("min-kinds", "min_kinds", int, 2, "engaged: distinct active touch kinds", ge=1),
-            Option("window", "window_days", int, 90, "engaged: days looked back", ge=1),
+            Option(
+                "min-kinds",
+                "min_kinds",
+                int,
+                2,
+                "engaged: distinct active touch kinds",
+                ge=1,
+                le=1000,
+            ),
+            Option(
+                "window", "window_days", int, 90, "engaged: days looked back", ge=1, le=MAX_DAYS
+            ),
             Option(
                 "engaged-by",
                 "engaged_by",
@@ -207,8 +224,16 @@ register(
                 "kinds (default) or a decayed score",
                 choices=("kinds", "score"),
             ),
-            Option("half-life", "half_life_days", float, 30.0, "score: days to count half", gt=0),
-            Option("min-score", "min_score", float, 2.0, "score: engaged from", ge=0),
+            Option(
+                "half-life",
+                "half_life_days",
+                float,
+                30.0,
+                "score: days to count half",
+                gt=0,
+                le=MAX_DAYS,
+            ),
+            Option("min-score", "min_score", float, 2.0, "score: engaged from", ge=0, le=1e9),
             Option(
                 "min-purchase-days",
                 "min_purchase_days",
@@ -216,6 +241,7 @@ register(
                 2,
                 "repeat buyer: days with a purchase",
                 ge=1,
+                le=MAX_DAYS,
             ),
             Option(
                 "min-p-alive",
@@ -233,9 +259,18 @@ register(
                 None,
                 "true fan: yearly value from; default the top decile",
                 ge=0,
+                le=1e15,
             ),
             _margin(),
-            Option("fan-channels", "fan_channels", int, 2, "true fan: channels active on", ge=1),
+            Option(
+                "fan-channels",
+                "fan_channels",
+                int,
+                2,
+                "true fan: channels active on",
+                ge=1,
+                le=1000,
+            ),
             Option(
                 "list",
                 "list_tier",
@@ -331,7 +366,7 @@ register(
                 30,
                 "days of touches before an outcome (journey)",
                 ge=1,
-                le=3650,
+                le=MAX_DAYS,
             ),
         ),
         charts=("risk_concentration", "risk_platforms"),
@@ -378,7 +413,15 @@ register(
             _until(),
             _outcome(),
             Option("model", "model", str, None, "models, comma-separated (default: all)"),
-            Option("lookback", "lookback", int, 30, "days of touches before an outcome", ge=1),
+            Option(
+                "lookback",
+                "lookback",
+                int,
+                30,
+                "days of touches before an outcome",
+                ge=1,
+                le=MAX_DAYS,
+            ),
             Option(
                 "by",
                 "by",
@@ -387,7 +430,15 @@ register(
                 "channel (default), content, campaign, platform",
                 choices=("channel", "content", "campaign", "platform"),
             ),
-            Option("half-life", "half_life", float, 7.0, "time decay: days to count half", gt=0),
+            Option(
+                "half-life",
+                "half_life",
+                float,
+                7.0,
+                "time decay: days for a touch to count half",
+                gt=0,
+                le=MAX_DAYS,
+            ),
             Option("draws", "draws", int, 30, "bootstrap draws for intervals", ge=0, le=1000),
             Option("seed", "seed", int, 0, "random seed of the resampling", ge=0, le=2**31 - 1),
         ),
@@ -406,7 +457,15 @@ register(
             _until(),
             _outcome(),
             Option("model", "model", str, "linear", "credit model (a rule model, markov_1, ...)"),
-            Option("lookback", "lookback", int, 30, "days of touches before an outcome", ge=1),
+            Option(
+                "lookback",
+                "lookback",
+                int,
+                30,
+                "days of touches before an outcome",
+                ge=1,
+                le=MAX_DAYS,
+            ),
         ),
         charts=("content_scatter",),
     )
