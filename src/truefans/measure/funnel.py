@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import beta
 
-from ..errors import InvalidOption
+from ..errors import InvalidOption, NotEnoughData
 from ..schema import ENGAGED_TOUCH_KINDS
 from . import rfm
 from .fans import _followers, last_activity_day
@@ -167,6 +167,10 @@ def funnel(
         counts, timing, cohorts = _by_pairs(eng, by, preset, end, ch_platform, steps)
     else:
         counts, timing, cohorts = _by_bits(eng, by, preset, end, ch_platform, keys, steps)
+    if counts.empty:
+        raise NotEnoughData(
+            f"nobody was seen on or before {until_d}: choose a later --until or import touches"
+        )
     table = _assemble(counts, timing, preset, by, ch, eng, until_d)
     extra = {
         "by": by,
@@ -319,7 +323,8 @@ def _by_bits(
     counts = []
     timing = []
     for k, i in codes.items():
-        at_least = [int(row[f"s{st}_{i}"] or 0) for st in range(6)]
+        # a sum over no people is NULL (NaN here), which is zero people
+        at_least = [0 if pd.isna(row[f"s{st}_{i}"]) else int(row[f"s{st}_{i}"]) for st in range(6)]
         if not at_least[0]:
             continue
         # back from "at least this step" to "furthest step" counts
