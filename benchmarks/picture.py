@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import _common as c
+from truefans.schema import ENGAGED_TOUCH_KINDS
 
 NAME = "picture"
 SEED = 7
@@ -49,10 +50,8 @@ COMPARED = [
 #: money is rounded to cents by the picture; float sums in another order may land a cent apart
 MONEY = {"dollars", "cost_dollars", "cost_hours"}
 
-ENGAGED = (
-    "'like','comment','share','save','click','visit','open','reply','message','subscribe',"
-    "'unsubscribe','form','call','meeting','booth_visit','download','attend'"
-)
+#: the touch kinds that count as engaging: the schema's definition, so the two cannot drift apart
+ENGAGED = ",".join(f"'{k}'" for k in ENGAGED_TOUCH_KINDS)
 
 #: One query, written by hand, for the picture's per-channel numbers: outcomes attributed to the
 #: self-reported channel, else the last touch in the 30 days up to the outcome (latest first,
