@@ -891,6 +891,141 @@ def content_cmd(
         )
 
 
+class MixTarget(StrEnum):
+    dollars = "dollars"
+    outcomes = "outcomes"
+
+
+@app.command("mix")
+def mix_cmd(
+    target: Annotated[
+        MixTarget, typer.Option("--target", help="dollars (default) or a count of outcomes")
+    ] = MixTarget.dollars,
+    outcome: OutcomeOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    draws: Annotated[int, typer.Option("--draws", help="bootstrap refits for intervals")] = 100,
+    seed: Annotated[int, typer.Option("--seed", help="random seed of the bootstrap")] = 0,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Marketing-mix model: contribution, return and marginal return per dollar and per hour."""
+    from .measure.mix import mix
+
+    try:
+        with _open(create=False) as ws:
+            res = mix(
+                ws,
+                target=target.value,
+                outcome=outcome,
+                since=since,
+                until=until,
+                draws=draws,
+                seed=seed,
+            )
+    except TruefansError as e:
+        raise _fail(e) from e
+    if fmt is not Format.table:
+        print_rows(res.rows, fmt, payload=res.to_dict())
+        return
+    for c in res.extra["review"]:
+        if c["severity"] != "ok":
+            style = "red" if c["severity"] == "blocking" else "yellow"
+            console.print(
+                f"[{style}]{c['severity']}[/{style}]: {escape(c['message'])}", soft_wrap=True
+            )
+    if not res.extra["fit"]["ok"]:
+        console.print(
+            "[red]The review blocks this model: its numbers are not shown as findings.[/red] "
+            "`truefans plan` will use each channel's return in the picture instead.",
+            soft_wrap=True,
+        )
+    rows = [
+        {
+            **r,
+            "contribution": f"{r['contribution']:,.0f} ({r['contribution_low']:,.0f}–{r['contribution_high']:,.0f})",
+            "roi": f"{r['roi']:,.2f} ({r['roi_low']:,.2f}–{r['roi_high']:,.2f})",
+            "mroi": f"{r['mroi']:,.2f}",
+            "share": f"{r['share']:.0%}",
+        }
+        for r in res.rows
+    ]
+    cols = [
+        ("channel_id", "channel"),
+        ("unit", "input"),
+        ("amount", "amount"),
+        ("contribution", "contribution (interval)"),
+        ("share", "share"),
+        ("roi", "return per unit (interval)"),
+        ("mroi", "marginal return"),
+    ]
+    console.print(_table("Mix model: what each input contributed", cols, rows))
+
+
+@app.command("plan")
+def plan_cmd(
+    budget: Annotated[float, typer.Option("--budget", help="dollars to spend over the weeks")],
+    hours: Annotated[float, typer.Option("--hours", help="hours to spend over the weeks")] = 0.0,
+    max_share: Annotated[
+        float, typer.Option("--max-share", help="no channel above this share (0-1)")
+    ] = 1.0,
+    weeks: Annotated[int, typer.Option("--weeks", help="weeks the budget covers")] = 13,
+    target: Annotated[
+        MixTarget, typer.Option("--target", help="dollars (default) or a count of outcomes")
+    ] = MixTarget.dollars,
+    outcome: OutcomeOpt = None,
+    draws: Annotated[int, typer.Option("--draws", help="bootstrap refits for intervals")] = 50,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Split a budget of dollars and hours across channels for the most expected outcome."""
+    from .measure.mix import plan
+
+    try:
+        with _open(create=False) as ws:
+            res = plan(
+                ws,
+                budget=budget,
+                hours=hours,
+                max_share=max_share,
+                weeks=weeks,
+                target=target.value,
+                outcome=outcome,
+                draws=draws,
+            )
+    except TruefansError as e:
+        raise _fail(e) from e
+    if fmt is not Format.table:
+        print_rows(res.rows, fmt, payload=res.to_dict())
+        return
+    rows = [
+        {
+            **r,
+            "amount": r["dollars"] if r["unit"] == "dollars" else r["hours"],
+            "share": f"{r['share']:.0%}",
+            "change": f"{r['weekly'] - r['current_weekly']:+,.1f}",
+        }
+        for r in res.rows
+    ]
+    cols = [
+        ("channel_id", "channel"),
+        ("unit", "input"),
+        ("amount", f"over {res.extra['weeks']} weeks"),
+        ("share", "share"),
+        ("weekly", "per week"),
+        ("change", "vs now, per week"),
+        ("expected_outcome", "expected outcome"),
+    ]
+    console.print(_table("Plan", cols, rows))
+    ex = res.extra
+    console.print(
+        f"Expected {ex['target']}: {ex['expected_total']:,.0f} ({ex['expected_low']:,.0f}–"
+        f"{ex['expected_high']:,.0f}); carrying on as now: {_fmt(ex['current_expected'])}. "
+        f"Curves: {escape(ex['source'])}.",
+        soft_wrap=True,
+    )
+    for note in ex["notes"]:
+        console.print(f"[dim]- {escape(note)}[/dim]", soft_wrap=True)
+
+
 @app.command("risk")
 def risk_cmd(
     since: SinceOpt = None,
