@@ -891,6 +891,113 @@ def content_cmd(
         )
 
 
+class Scorer(StrEnum):
+    rules = "rules"
+    model = "model"
+
+
+@app.command("credibility")
+def credibility_cmd(
+    profile: Annotated[
+        str | None,
+        typer.Option("--profile", help="YAML/TOML file describing who you want to reach"),
+    ] = None,
+    list_people: Annotated[
+        bool, typer.Option("--list", help="one row per follower with its score and reasons")
+    ] = False,
+    platform: Annotated[str | None, typer.Option("--platform", help="only this platform")] = None,
+    as_of: AsOfOpt = None,
+    scorer: Annotated[
+        Scorer, typer.Option("--scorer", help="rules (default) or the trained model")
+    ] = Scorer.rules,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Who is connecting: likely fake or ghost followers, relevance, and the real audience."""
+    from .measure.credibility import credibility
+
+    try:
+        with _open(create=False) as ws:
+            res = credibility(
+                ws,
+                profile=profile,
+                list_people=list_people,
+                platform=platform,
+                as_of=as_of,
+                scorer=scorer.value,
+            )
+    except TruefansError as e:
+        raise _fail(e) from e
+    if fmt is not Format.table:
+        print_rows(res.rows, fmt, payload=res.to_dict())
+        return
+    if list_people:
+        print_rows(
+            res.rows[:200],
+            fmt,
+            title="Followers and connections (first 200; use --format csv for all)",
+        )
+        return
+    rows = [
+        {
+            **r,
+            "fake_share": "-" if r.get("fake_share") is None else f"{r['fake_share']:.0%}",
+            "quality_index": "-" if r.get("quality_index") is None else f"{r['quality_index']:.0%}",
+            "share_of_followers": f"{r['share_of_followers']:.0%}",
+        }
+        for r in res.rows
+    ]
+    cols = [
+        ("platform", "platform"),
+        ("followers", "followers"),
+        ("listed", "on the list"),
+        ("likely_fake", "likely fake"),
+        ("fake_share", "fake share (est.)"),
+        ("ghost", "never engaged"),
+        ("engaged", "engaged"),
+        ("relevant", "relevant"),
+        ("real_audience", "real audience"),
+        ("quality_index", "quality index"),
+        ("share_of_followers", "% of followers"),
+    ]
+    console.print(_table("Audience quality by platform", cols, rows))
+    if res.extra.get("caption"):
+        console.print(escape(str(res.extra["caption"])), soft_wrap=True)
+
+
+@app.command("career")
+def career_cmd(
+    profile: Annotated[
+        str, typer.Option("--profile", help="YAML/TOML file with target companies and roles")
+    ],
+    as_of: AsOfOpt = None,
+    lookback: Annotated[
+        int, typer.Option("--lookback", help="days of activity before an introduction")
+    ] = 90,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """The job seeker's view: connections at target companies and roles, and what led to interviews."""
+    from .measure.credibility import career
+
+    try:
+        with _open(create=False) as ws:
+            res = career(ws, profile=profile, as_of=as_of, lookback_days=lookback)
+    except TruefansError as e:
+        raise _fail(e) from e
+    if fmt is not Format.table:
+        print_rows(res.rows, fmt, payload=res.to_dict())
+        return
+    print_rows(res.rows, fmt, title="Connections at target companies and in target roles")
+    ex = res.extra
+    console.print(
+        f"{ex.get('connections', 0):,} connections; {ex.get('at_target_companies', 0):,} at target "
+        f"companies, {ex.get('in_target_roles', 0):,} in target roles.",
+        soft_wrap=True,
+    )
+    acts = ex.get("activity_before_outcomes") or []
+    if acts:
+        print_rows(plain(acts), fmt, title="Activity before introductions, interviews and offers")
+
+
 class MixTarget(StrEnum):
     dollars = "dollars"
     outcomes = "outcomes"

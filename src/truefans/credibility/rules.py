@@ -34,9 +34,16 @@ from .features import prepare
 BANDS = ("likely fake", "suspicious", "likely real", "insufficient data")
 LIKELY_FAKE = 0.5
 SUSPICIOUS = 0.2
-#: fewer evaluated rules than this (behaviour rules aside) is "insufficient data"
+#: fewer evaluated rules than this is "insufficient data" (the username and the behaviour rules
+#: count: most exports give a username and a follow time and nothing else)
 MIN_RULES = 2
 PRIOR_WEIGHT = 0.5
+#: weights (fired, clear) of the behaviour rules, which no licensed labelled set can inform (none
+#: records follow times or interactions): a judgement, stated as such. A follow inside a burst of
+#: follows many times the channel's usual rate is how bought followers arrive, so it weighs
+#: about as much as the strongest profile evidence together (odds x 7); a clean follow history
+#: weighs like a clear profile rule.
+JUDGEMENT_WEIGHTS = {"follow_burst": (2.0, 0.5), "never_engaged": (0.5, 0.5)}
 
 
 def _ratio(a: pd.Series, b: pd.Series) -> pd.Series:
@@ -214,6 +221,9 @@ class RuleScore:
             raise InvalidOption(f"rule weights lack the rules {', '.join(missing)}")
         rs.w_fire_ = {n: float(known[n]["w_fire"]) for n in RULE_NAMES}
         rs.w_clear_ = {n: float(known[n]["w_clear"]) for n in RULE_NAMES}
+        for name, (fire, clear) in JUDGEMENT_WEIGHTS.items():
+            if not known[name].get("informed_by_data"):
+                rs.w_fire_[name], rs.w_clear_[name] = fire, clear
         rs.intercept_ = float(d["intercept"])
         rs.fitted_on_ = str(d.get("fitted_on", ""))
         rs.informed_ = [n for n in RULE_NAMES if known[n].get("informed_by_data")]
@@ -257,8 +267,7 @@ class RuleScore:
         wf = np.array([self.w_fire_[n] for n in RULE_NAMES])
         wc = np.array([self.w_clear_[n] for n in RULE_NAMES])
         evidence = fired.astype(np.float64) @ wf - clear.astype(np.float64) @ wc
-        profile_rules = np.array([not r.behaviour for r in RULES])
-        evaluated = (fired | clear)[:, profile_rules].sum(axis=1)
+        evaluated = (fired | clear).sum(axis=1)
         odd_arr = odd.to_numpy(dtype=object)
         is_odd = odd_arr != ""
         insufficient = is_odd | (evaluated < MIN_RULES)

@@ -36,7 +36,17 @@ if TYPE_CHECKING:
     from ..workspace import Workspace
 
 #: platforms whose handles are chosen by the person (username rules apply)
-CHOSEN_HANDLES = ("instagram", "x", "twitter", "tiktok", "threads", "bluesky", "youtube")
+CHOSEN_HANDLES = (
+    "meta",
+    "instagram",
+    "facebook",
+    "x",
+    "twitter",
+    "tiktok",
+    "threads",
+    "bluesky",
+    "youtube",
+)
 PROFILE_FIELDS = (
     "followers_count",
     "following_count",
