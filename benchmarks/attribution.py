@@ -51,13 +51,14 @@ import pandas as pd
 import ChannelAttribution as ca
 data = pd.read_csv(sys.argv[1])
 out = {}
-for seed in (0, 1):
+runs = [("default", 0, 1e5), ("1e6_s0", 0, 1e6), ("1e6_s1", 3, 1e6), ("1e6_s2", 17, 1e6)]
+for name, seed, nsim in runs:
     t0 = time.perf_counter()
     res = ca.markov_model(data, "path", "conv", var_value="value", var_null="null", order=1,
-                          sep=">", seed=seed, verbose=False, flg_pro=False)
+                          sep=">", seed=seed, nsim_start=nsim, verbose=False, flg_pro=False)
     dt = time.perf_counter() - t0
     r = res if isinstance(res, pd.DataFrame) else res["result"]
-    out[str(seed)] = {"seconds": dt, "conversions": dict(zip(r["channel_name"], r["total_conversions"]))}
+    out[name] = {"seconds": dt, "conversions": dict(zip(r["channel_name"], r["total_conversions"]))}
 print(json.dumps(out))
 """
 
@@ -226,42 +227,53 @@ def main() -> None:
         load.note(),
     ]
     if peer is not None:
-        p0 = peer["0"]
-        p1 = peer["1"]
-        peer_s = float(p0["seconds"])  # type: ignore[arg-type]
-        conv0: dict[str, float] = p0["conversions"]  # type: ignore[assignment]
-        conv1: dict[str, float] = p1["conversions"]  # type: ignore[assignment]
-        tot0 = sum(conv0.values())
-        tot1 = sum(conv1.values())
-        s0 = {k: v / tot0 for k, v in conv0.items()}
-        s1 = {k: v / tot1 for k, v in conv1.items()}
-        agree = sum(abs(ours_share.get(k, 0) - s0.get(k, 0)) for k in CHANNELS)
-        noise = sum(abs(s1.get(k, 0) - s0.get(k, 0)) for k in CHANNELS)
-        worst = max(abs(ours_share.get(k, 0) - s0.get(k, 0)) for k in CHANNELS)
+
+        def shares(run: str) -> dict[str, float]:
+            conv: dict[str, float] = peer[run]["conversions"]  # type: ignore[assignment]
+            tot = sum(conv.values())
+            return {k: v / tot for k, v in conv.items()}
+
+        def dist(a: dict[str, float], b: dict[str, float]) -> float:
+            return sum(abs(a.get(k, 0.0) - b.get(k, 0.0)) for k in CHANNELS)
+
+        peer_s = float(peer["default"]["seconds"])  # type: ignore[arg-type]
         ratio = peer_s / ours_s if ours_s > 0 else float("inf")
+        precise = ["1e6_s0", "1e6_s1", "1e6_s2"]
+        to_ours = [dist(ours_share, shares(r)) for r in precise]
+        between = [
+            dist(shares(a), shares(b)) for i, a in enumerate(precise) for b in precise[i + 1 :]
+        ]
+        d_default = dist(ours_share, shares("default"))
         rows.append(
             [
                 f"Markov order 1 on the same paths table ({paths.n:,} distinct paths of "
                 f"{int(paths.conversions.sum() + paths.nulls.sum()):,} journeys): truefans (exact) "
-                "vs channelattribution `markov_model` (simulated)",
+                "vs channelattribution `markov_model` (simulated, default 1e5 simulations)",
                 f"{fmt_s(ours_s)} vs {fmt_s(peer_s)}: {ratio:.1f}× faster",
                 "≥ 5×",
             ]
         )
         rows.append(
             [
-                "agreement of first-order shares: sum of |truefans − peer seed 0| "
-                "(largest single channel) / peer seed 0 vs seed 1",
-                f"{agree:.4f} ({worst:.4f}) / {noise:.4f}",
-                "within the peer's noise",
+                "sum over channels of |share difference|: truefans vs the peer's default run",
+                f"{d_default:.4f}",
+                "",
+            ]
+        )
+        rows.append(
+            [
+                "same, truefans vs the peer at 1e6 simulations, 3 seeds (mean) / between those "
+                "3 peer runs (mean, the peer's own noise)",
+                f"{np.mean(to_ours):.4f} / {np.mean(between):.4f}",
+                "first ≤ second",
             ]
         )
         met.append(("Markov order 1 ≥ 5× faster than channelattribution", ratio >= 5))
         met.append(
             (
-                "shares agree within the peer's simulation noise (difference ≤ 3× its seed-to-seed "
-                "difference, or ≤ 0.01)",
-                agree <= max(3 * noise, 0.01),
+                "first-order shares agree within the peer's simulation noise (truefans is no "
+                "farther from each peer run than the peer runs are from each other)",
+                float(np.mean(to_ours)) <= float(np.mean(between)),
             )
         )
     else:

@@ -116,3 +116,13 @@ def test_bootstrap_interval_covers_point_and_stability() -> None:
     point = rule_credit(j, "linear").conversions
     assert np.all(iv.conv_low <= point + 1e-9) and np.all(point <= iv.conv_high + 1e-9)
     assert 0.8 < iv.stability <= 1.0
+
+
+def test_touch_a_fraction_of_a_millisecond_after_an_outcome_is_not_in_it() -> None:
+    ms = 1 / 86_400_000
+    j, _ = build_journeys(
+        ["a", "b"], np.array([0, 0]), np.array([1.0, 1.0 + 0.3 * ms]), np.array([0, 1]),
+        np.array([0]), np.array([1.0 + 0.1 * ms]),
+    )  # fmt: skip
+    assert [list(j.channel[j.offsets[i] : j.offsets[i + 1]]) for i in range(j.n)] == [[0], [1]]
+    assert list(j.conversions) == [1, 0]

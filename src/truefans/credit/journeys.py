@@ -291,6 +291,41 @@ def make_credit(
     )
 
 
+def _stream_order(persons: IntArray, times: FloatArray, is_out: BoolArray) -> IntArray:
+    """The order by (person, time, touch before outcome, input position), exactly.
+
+    One stable sort of an int64 key (person, millisecond, kind) when it fits in 63 bits, then
+    the runs of equal keys (touches in the same millisecond) re-sorted exactly; else a lexsort.
+    """
+    n = len(persons)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    t0 = float(times.min())
+    ms = np.floor((times - t0) * 86_400_000.0).astype(np.int64)
+    p_bits = max(int(persons.max()), 1).bit_length()
+    t_bits = max(int(ms.max()), 1).bit_length()
+    if persons.min() < 0 or p_bits + t_bits + 1 > 62:
+        return np.lexsort((is_out, times, persons))
+    key = (persons << (t_bits + 1)) | (ms << 1) | is_out.astype(np.int64)
+    order = np.argsort(key, kind="stable")
+    ks = key[order]
+    # runs of the same person and millisecond (whatever the kind): a touch a fraction of a
+    # millisecond after an outcome must still come after it
+    kt = ks >> 1
+    same = np.flatnonzero(kt[1:] == kt[:-1])
+    if len(same):
+        # rows in runs of equal keys: order them by exact time, then kind, then input position
+        in_run = np.zeros(n, dtype=bool)
+        in_run[same] = True
+        in_run[same + 1] = True
+        idx = np.flatnonzero(in_run)
+        run_id = np.cumsum(np.r_[True, kt[idx][1:] != kt[idx][:-1]])
+        rows = order[idx]
+        sub = np.lexsort((rows, is_out[rows], times[rows], run_id))
+        order[idx] = rows[sub]
+    return order
+
+
 def build_journeys(
     channels: Sequence[str],
     touch_person: IntArray,
@@ -318,9 +353,8 @@ def build_journeys(
     is_out = np.r_[np.zeros(len(touch_person), bool), np.ones(n_o, bool)]
     src = np.r_[np.arange(len(touch_person)), np.arange(n_o)]
     keep = persons >= 0
-    # stable sorts: equal (person, time, kind) keep the input order, i.e. the source index
-    order = np.lexsort((is_out, times, persons))
-    order = order[keep[order]]
+    order = _stream_order(persons[keep], times[keep], is_out[keep])
+    order = np.flatnonzero(keep)[order]
     p, t, o, s = persons[order], times[order], is_out[order], src[order]
     new_person = np.r_[True, p[1:] != p[:-1]]
     run = np.cumsum(o)  # outcomes so far, including the row itself
@@ -348,11 +382,11 @@ def build_journeys(
     age = end_t - tt
     sel = np.flatnonzero(age <= lookback_days)
     n_conv = len(out_key)
-    open_people = np.unique(pid_t[sel][is_open[sel]])
+    has_open = np.bincount(pid_t[sel][is_open[sel]], minlength=len(n_person_out)) > 0
+    open_people = np.flatnonzero(has_open)
     n_open = len(open_people)
-    jk = np.where(found[sel], pos[sel], n_conv + np.searchsorted(open_people, pid_t[sel])).astype(
-        np.int64
-    )
+    open_rank = np.cumsum(has_open) - 1
+    jk = np.where(found[sel], pos[sel], n_conv + open_rank[pid_t[sel]]).astype(np.int64)
     # the stream is in (person, time) order already: a stable sort by journey keeps it
     order2 = np.argsort(jk, kind="stable")
     jk = jk[order2]

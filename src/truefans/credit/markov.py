@@ -24,6 +24,10 @@ from scipy.sparse.linalg import splu
 from .journeys import Credit, FloatArray, InvalidJourneys, Journeys, make_credit
 
 MAX_ORDER = 4
+#: up to this many possible states, observed states are ranked by a count table (no sort)
+DENSE_STATES = 5_000_000
+#: up to this many (from, to) pairs, transitions are counted in a dense table (no sort)
+DENSE_TRANSITIONS = 20_000_000
 
 
 def _states(j: Journeys, order: int) -> np.ndarray:
@@ -66,8 +70,15 @@ def transition_counts(
     lengths = j.lengths
     nonempty = lengths > 0
     code = _states(j, order)
-    states, inv = np.unique(code, return_inverse=True)
-    node = inv.reshape(-1).astype(np.int64) + 1
+    space = (j.n_channels + 1) ** order
+    if space <= DENSE_STATES:
+        # every possible state has a slot: rank the observed ones without sorting the touches
+        seen = np.bincount(code, minlength=space) > 0
+        states = np.flatnonzero(seen)
+        node = (np.cumsum(seen) - 1)[code] + 1 if len(code) else code
+    else:
+        states, inv = np.unique(code, return_inverse=True)
+        node = inv.reshape(-1).astype(np.int64) + 1
     n_nodes = len(states) + 1
     jidx = j.journey_of_touch
     weight = (j.conversions + j.nulls)[jidx]
@@ -83,8 +94,12 @@ def transition_counts(
         src = np.zeros(len(first), dtype=np.int64)
         dst = node[first]
         wt = weight[first]
-    t = sp.coo_matrix((wt, (src, dst)), shape=(n_nodes, n_nodes)).tocsr()
-    t.sum_duplicates()
+    if n_nodes * n_nodes <= DENSE_TRANSITIONS:
+        flat = np.bincount(src * n_nodes + dst, wt, minlength=n_nodes * n_nodes)
+        t = sp.csr_matrix(flat.reshape(n_nodes, n_nodes))
+    else:
+        t = sp.coo_matrix((wt, (src, dst)), shape=(n_nodes, n_nodes)).tocsr()
+        t.sum_duplicates()
     to_conv = np.bincount(node[last], j.conversions[nonempty], minlength=n_nodes)
     to_val = np.bincount(node[last], j.value[nonempty], minlength=n_nodes)
     to_null = np.bincount(node[last], j.nulls[nonempty], minlength=n_nodes)
