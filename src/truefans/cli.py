@@ -1257,16 +1257,62 @@ def funnel_cmd(
     console.print(_table("Median days from the previous dated step (quartiles)", tcols, trows))
 
 
+@app.command("report")
+def report_cmd(
+    output: Annotated[
+        str, typer.Option("--output", "-o", help="the HTML file to write")
+    ] = "truefans-report.html",
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    outcome: OutcomeOpt = None,
+) -> None:
+    """Write one self-contained HTML report (opens offline, prints cleanly)."""
+    from .report.render import write_report
+
+    try:
+        with _open(create=False) as ws:
+            filters = {
+                k: v for k, v in (("since", since), ("until", until), ("outcome", outcome)) if v
+            }
+            path = write_report(ws, output, **filters)
+    except TruefansError as e:
+        raise _fail(e) from e
+    console.print(f"Report written to {escape(str(path))}", highlight=False)
+
+
+@app.command("serve")
+def serve_cmd(
+    host: Annotated[str, typer.Option("--host", help="address to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="port to listen on")] = 8000,
+) -> None:
+    """Start the local web app: drop export files, browse every analysis (Ctrl-C stops it)."""
+    from .web.app import serve
+
+    try:
+        serve(_state["workspace"] or None, host=host, port=port)
+    except TruefansError as e:
+        raise _fail(e) from e
+
+
 @app.command()
 def demo(
     seed: Annotated[int, typer.Option("--seed", help="random seed of the synthetic world")] = 7,
     size: Annotated[
         Size, typer.Option("--size", help="small ≈ 2k people, large ≈ 1M")
     ] = Size.small,
+    report: Annotated[
+        bool | None,
+        typer.Option(
+            "--report/--no-report", help="also write truefans-report.html (default: small size)"
+        ),
+    ] = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Build a demo workspace from a synthetic small business and show the whole picture."""
     from .demo import build_demo
+
+    if report is None:
+        report = size is Size.small
 
     try:
         with _open() as ws:
@@ -1291,6 +1337,16 @@ def demo(
                     "(truefans fans: who they are; truefans clv: what each customer is worth)",
                     soft_wrap=True,
                 )
+            if report:
+                from .report.render import write_report
+
+                path = write_report(ws, "truefans-report.html")
+                if fmt is Format.table:
+                    console.print(
+                        f"The whole report: {escape(str(path))} (open it in a browser; "
+                        "`truefans serve` for the interactive app)",
+                        soft_wrap=True,
+                    )
     except TruefansError as e:
         raise _fail(e) from e
 

@@ -461,6 +461,7 @@ def _summary(
         "share_of_dollars": fan_dollars / total_dollars if total_dollars else 0.0,
         "dollars": fan_dollars,
         "fan_value_threshold": threshold,
+        "people": n_people,
     }
     by_channel = _by_channel(eng, df, followers, as_of)
     first = (
@@ -492,13 +493,27 @@ def _summary(
     return Result("fans", table, assumptions, extra, chart)
 
 
+def _pct(x: float) -> str:
+    """A share with two significant digits (0.049%, 1.2%, 18%)."""
+    if x <= 0:
+        return "0%"
+    digits = max(0, 1 - math.floor(math.log10(x * 100)))
+    return f"{x * 100:.{digits}f}%"
+
+
 def _caption(h: dict[str, Any], followers: float, currency: str | None) -> str:
-    fol = f" and {followers:,.0f} followers" if followers else ""
-    return (
-        f"{h['true_fans']:,} true fans ({h['against_1000']:.1%} of Kelly's 1,000; "
-        f"{h['share_of_people']:.1%} of the people{fol}) brought "
-        f"{h['share_of_dollars']:.0%} of the {currency or ''} revenue."
-    ).replace("  ", " ")
+    fol = f" of your {followers:,.0f} followers and" if followers else ""
+    text = (
+        f"{h['true_fans']:,} true fans —{fol} {_pct(h['share_of_people'])} of the "
+        f"{h['people']:,} people you know — brought {_pct(h['share_of_dollars'])} of the "
+        f"{currency or ''} revenue ({h['true_fans'] / KELLY_FAN:.1%} of the way to Kelly's 1,000)."
+    )
+    if followers:
+        text = text.replace(
+            f"— of your {followers:,.0f} followers and",
+            f"— {_pct(h['true_fans'] / followers)} of your {followers:,.0f} followers and",
+        )
+    return text.replace("  ", " ")
 
 
 def _by_channel(
