@@ -151,3 +151,13 @@ def test_person_and_split(ws_path):
     assert "no person 'nobody'" in res.output
     res = run(ws_path, "split", "p2", "zzz", code=1)
     assert "not among the identities" in res.output
+
+
+def test_report_command_writes_one_offline_file(demo_path, tmp_path):
+    out = tmp_path / "r.html"
+    res = CliRunner().invoke(app, ["--workspace", str(demo_path), "report", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    html = out.read_text()
+    assert html.startswith("<!DOCTYPE html>") or html.lower().startswith("<!doctype html>")
+    # every asset inline: no script or stylesheet is loaded from anywhere
+    assert "<script src=" not in html and '<link rel="stylesheet" href' not in html
