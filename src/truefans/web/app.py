@@ -35,7 +35,7 @@ from ..measure.result import Result
 from ..report import render as report_render
 from ..report.registry import SHARED_FILTERS, Analysis, available, get
 from ..schema import OUTCOME_TYPES
-from ..workspace import _IMPORTABLE, ImportReport, Workspace, open_workspace
+from ..workspace import _IMPORTABLE, ImportReport, Workspace, open_workspace, resolve_path
 from . import security
 
 HERE = Path(__file__).parent
@@ -671,9 +671,7 @@ def serve(
             "log in at /login.",
             highlight=False,
         )
-    app = create_app(
-        workspace_path if workspace_path is not None else "truefans.duckdb", token=token
-    )
+    app = create_app(resolve_path(workspace_path), token=token)
     console.print(
         f"truefans on http://{'[' + host + ']' if ':' in host else host}:{port}/ (Ctrl-C stops it)",
         highlight=False,
