@@ -256,3 +256,53 @@ def test_bgbb_on_donations_through_the_import_path(tmp_path):
     h = hold.extra["holdout"]
     assert h["length"] == 3 and h["actual_total"] > 0
     assert abs(h["model_total"] - h["actual_total"]) / h["actual_total"] < 0.15
+
+
+RETENTION = CDNOW.parent / "sbg_retention" / "retention_curves.csv"
+
+
+@pytest.mark.skipif(not RETENTION.exists(), reason="shared retention data not present")
+def test_sbg_on_the_published_curves_through_the_import_path(tmp_path):
+    """Fader & Hardie (2007): 1,000 customers of a cohort, years 0-7 (the calibration years).
+    Each customer renews yearly while the curve says they are alive; fitted by `clv --model sbg`."""
+    curves = pd.read_csv(RETENTION)
+    for column, published in (
+        ("pct_alive_regular", (0.704, 1.182)),
+        ("pct_alive_highend", (0.668, 3.806)),
+    ):
+        alive = [round(p * 10) for p in curves[column][:8]]
+        rows = []
+        for i in range(alive[0]):
+            years = sum(1 for a in alive if a > i)  # customer i pays while i < alive[t]
+            rows += [(f"s{i:04d}", f"{2000 + y}-03-01", 100.0) for y in range(years)]
+        ws = _ws_with(tmp_path, rows, column)
+        ws.con.execute("UPDATE outcomes SET type = 'subscription'")
+        res = clv(ws, model="sbg", period="year", as_of="2008-06-30")
+        p = res.extra["params"]
+        assert abs(p["alpha"] - published[0]) <= 0.001 and abs(p["beta"] - published[1]) <= 0.001
+        assert res.extra["subscribers"] == 1000 and res.extra["converged"]
+        active = res.table[res.table["active"]]
+        assert len(active) == alive[7] and (active["clv"] > 0).all()
+        assert (res.table.loc[~res.table["active"], "clv"] == 0).all()
+        # the expected remaining payments grow with tenure (the survivors are the loyal ones)
+        _assert_clean(res)
+
+
+def test_sbg_cohorts_recover_known_parameters(tmp_path):
+    """Monthly subscribers starting over two years, churn drawn from Beta(1.2, 4.0)."""
+    rng = np.random.default_rng(11)
+    rows = []
+    for i in range(3000):
+        start = int(rng.integers(0, 24))
+        theta = rng.beta(1.2, 4.0)
+        months = 1 + int(rng.geometric(theta)) - 1  # paid months before cancelling (>= 1)
+        for m in range(start, min(start + months, 30)):
+            year, month = 2022 + m // 12, m % 12 + 1
+            rows.append((f"m{i:05d}", f"{year}-{month:02d}-10", 20.0))
+    ws = _ws_with(tmp_path, rows, "monthly")
+    ws.con.execute("UPDATE outcomes SET type = 'subscription'")
+    res = clv(ws, model="sbg", period="month", as_of="2024-06-30")
+    p = res.extra["params"]
+    assert abs(p["alpha"] - 1.2) < 0.25 and abs(p["beta"] - 4.0) < 0.8, p
+    assert res.extra["cohorts"] >= 24
+    _assert_clean(res)

@@ -631,6 +631,7 @@ class ModelName(StrEnum):
     bgnbd = "bgnbd"
     pareto = "pareto"
     bgbb = "bgbb"
+    sbg = "sbg"
 
 
 class Period(StrEnum):
@@ -649,10 +650,14 @@ class TimeUnit(StrEnum):
 def clv_cmd(
     model: Annotated[
         ModelName,
-        typer.Option("--model", help="bgnbd (default), pareto, or bgbb (one chance per period)"),
+        typer.Option(
+            "--model",
+            help="bgnbd (default), pareto, bgbb (one chance per period) or sbg (subscriptions)",
+        ),
     ] = ModelName.bgnbd,
     period: Annotated[
-        Period, typer.Option("--period", help="bgbb: the period that is one opportunity")
+        Period,
+        typer.Option("--period", help="bgbb / sbg: the period of one opportunity or payment"),
     ] = Period.year,
     calibration_end: Annotated[
         str | None,
@@ -703,9 +708,10 @@ def render_clv(res: Result, fmt: Format, top: int) -> None:
         f"{'converged' if ex['converged'] else '[red]not converged[/red]'}",
         soft_wrap=True,
     )
+    first = ("renewals", "renewals") if ex["model"] == "sbg" else ("frequency", "repeat purchases")
     cols = [
         ("person_id", "person"),
-        ("frequency", "repeat purchases"),
+        first,
         ("p_alive", "P(alive)"),
         ("expected_purchases", "expected purchases"),
         ("expected_spend", "spend per purchase"),

@@ -34,8 +34,8 @@ if TYPE_CHECKING:
     from ..engine import Engine
     from ..workspace import Workspace
 
-MODELS = ("bgnbd", "pareto", "bgbb")
-MODEL_NAMES = {"bgnbd": "BG/NBD", "pareto": "Pareto/NBD", "bgbb": "BG/BB"}
+MODELS = ("bgnbd", "pareto", "bgbb", "sbg")
+MODEL_NAMES = {"bgnbd": "BG/NBD", "pareto": "Pareto/NBD", "bgbb": "BG/BB", "sbg": "sBG"}
 DAYS_PER_MONTH = 365.25 / 12
 #: calibration frequencies shown one by one in the conditional-expectation check
 FREQUENCY_BINS = 7
@@ -154,6 +154,15 @@ def clv(
     """
     if model not in MODELS:
         raise InvalidOption(f"--model {model!r}: choose one of {', '.join(MODELS)}")
+    if model == "sbg":
+        return clv_subscriptions(
+            ws,
+            period=period,
+            discount_rate=discount_rate,
+            margin=margin,
+            as_of=as_of,
+            currency=currency,
+        )
     if model == "bgbb":
         return clv_discrete(
             ws,
@@ -564,3 +573,142 @@ def clv_discrete(
         "spend_model": spend.method,
     }
     return Result("clv", table, assumptions, extra, {"type": "bar", "x": "frequency"})
+
+
+#: outcome types that are subscription payments (a start and its renewals)
+SUBSCRIPTION_TYPES = ("subscription", "renewal", "new_account")
+
+
+def clv_subscriptions(
+    ws: Workspace,
+    period: str = "month",
+    discount_rate: float = 0.10,
+    margin: float = 1.0,
+    as_of: date | str | None = None,
+    currency: str | None = None,
+) -> Result:
+    """Shifted-beta-geometric (Fader & Hardie 2007) on subscription payments: each subscriber
+    pays once per ``period`` from their first payment until they stop; cohorts by the period they
+    started, each observed up to the last complete period. Per subscriber still paying: the
+    discounted expected residual lifetime (DERL, Fader & Hardie 2010) in payments, times their
+    average payment."""
+    from ..models import fit_sbg_cohorts
+
+    if period not in rfm.PERIODS:
+        raise InvalidOption(f"--period {period!r}: choose one of {', '.join(rfm.PERIODS)}")
+    if not (0 < discount_rate < 10) or not (0 < margin <= 1):
+        raise InvalidOption("--discount-rate must be a positive yearly rate, --margin in (0, 1]")
+    eng = ws.engine
+    cur, others = rfm.main_currency(eng, currency or ws.setting("currency"))
+    end = parse_day(as_of, "--as-of") or rfm.last_purchase_day(eng, cur)
+    if end is None:
+        raise rfm.NotEnoughData("no purchases: import subscription payments or renewals")
+    o = rfm.purchases(eng.table("outcomes"))
+    o = o.filter(o.type.isin(list(SUBSCRIPTION_TYPES)) & (o.currency == (cur or "")))
+    o = o.filter(o.ts.date() <= ibis.literal(end))
+    o = o.mutate(p=rfm.period_index(o.ts.date(), period), v=o.value.cast("float64"))
+    per = eng.execute(o.group_by(["person_id", "p"]).agg(v=o.v.sum()).order_by(["person_id", "p"]))
+    if per.empty:
+        raise rfm.NotEnoughData(
+            "no subscription payments (types " + ", ".join(SUBSCRIPTION_TYPES) + ") to model"
+        )
+    # the period holding the as-of day may still be running: the last complete one counts
+    last_full = rfm.period_of(end + timedelta(days=1), period) - 1
+    rows = []
+    for pid, g in per.groupby("person_id", sort=True):
+        ps = g["p"].to_numpy(np.int64)
+        start = int(ps.min())
+        if start > last_full:
+            continue
+        # paid every period from the start (a gap ends the subscription)
+        paid = set(ps.tolist())
+        k = 0
+        while start + k + 1 <= last_full and start + k + 1 in paid:
+            k += 1
+        still = start + k == last_full
+        rows.append(
+            {
+                "person_id": str(pid),
+                "start": start,
+                "renewals": k,
+                "active": still,
+                "payment": float(g["v"].mean()),
+            }
+        )
+    subs = pd.DataFrame(rows)
+    if subs.empty:
+        raise rfm.NotEnoughData(f"no subscriber has completed a {period} yet")
+    cohorts = []
+    for first_period, g in subs.groupby("start"):
+        observed = last_full - int(str(first_period))
+        # still paying after t periods; an active subscriber has paid every period so far
+        alive = [int((g["renewals"] >= t).sum()) for t in range(observed + 1)]
+        cohorts.append(np.array(alive, dtype=float))
+    fitted = fit_sbg_cohorts(cohorts)
+    per_year = {"year": 1, "quarter": 4, "month": 12, "week": 52}[period]
+    d = (1.0 + discount_rate) ** (1 / per_year) - 1.0
+    renewals = subs["renewals"].to_numpy(np.float64)
+    derl = fitted.derl(d, renewals)
+    active = subs["active"].to_numpy(bool)
+    alive_p = active.astype(float)
+    table = pd.DataFrame(
+        {
+            "person_id": subs["person_id"],
+            "renewals": subs["renewals"].astype("int64"),
+            "active": active,
+            "p_alive": alive_p,
+            "expected_purchases": np.where(active, derl, 0.0),
+            "expected_spend": subs["payment"],
+            "clv": np.where(active, derl, 0.0) * subs["payment"].to_numpy(float) * margin,
+        }
+    ).sort_values(["clv", "person_id"], ascending=[False, True], ignore_index=True)
+    horizon = int(max(len(c) for c in cohorts) + 12)
+    t = np.arange(0, horizon)
+    pooled = _pooled_survival(cohorts, horizon)
+    extra: dict[str, Any] = {
+        "model": "sbg",
+        "time_unit": period,
+        "params": dict(fitted.params),
+        "log_likelihood": fitted.report.log_likelihood,
+        "converged": fitted.report.converged,
+        "fit": _report(fitted.report),
+        "subscribers": len(subs),
+        "active": int(active.sum()),
+        "cohorts": len(cohorts),
+        "expected_lifetime": fitted.expected_lifetime(),
+        "survival": [
+            {"period": int(i), "model": float(m), "actual": a}
+            for i, m, a in zip(t, fitted.survival(t), pooled, strict=True)
+        ],
+        "observation_end": end,
+    }
+    extra["captions"] = [
+        f"{int(active.sum()):,} of {len(subs):,} subscribers are still paying; a new subscriber "
+        f"stays {fitted.expected_lifetime():.1f} {period}s on average "
+        f"(retention grows with tenure: {fitted.retention(1)[0]:.0%} renew after the first "
+        f"{period}, {fitted.retention(min(12, horizon - 1))[0]:.0%} after "
+        f"{min(12, horizon - 1)}).",
+    ]
+    assumptions = {
+        "subscription": (
+            f"payments of types {', '.join(SUBSCRIPTION_TYPES)}; one per {period}; the first "
+            f"{period} without one ends the subscription; the {period} holding the as-of day "
+            "is not yet complete"
+        ),
+        "clv": f"discounted expected remaining payments (DERL) x average payment x margin "
+        f"{margin:g}, {discount_rate:.0%} a year",
+        "currency": cur,
+        "left_out_other_currencies": others,
+        "frequency_model": "sBG",
+    }
+    return Result("clv", table, assumptions, extra, {"type": "line", "x": "period"})
+
+
+def _pooled_survival(cohorts: list[np.ndarray], horizon: int) -> list[float | None]:
+    """Share of subscribers still paying after t periods, over the cohorts observed that long."""
+    out: list[float | None] = []
+    for t in range(horizon):
+        num = sum(float(c[t]) for c in cohorts if len(c) > t)
+        den = sum(float(c[0]) for c in cohorts if len(c) > t)
+        out.append(num / den if den else None)
+    return out

@@ -22,7 +22,7 @@ from truefans.models.bgnbd import BGNBD, fit_bgnbd
 from truefans.models.clv import PurchaseModel, discounted_clv, spend_frequency_correlation
 from truefans.models.gamma_gamma import GammaGamma, fit_gamma_gamma
 from truefans.models.pareto_nbd import ParetoNBD, fit_pareto_nbd
-from truefans.models.sbg import SBG, fit_sbg
+from truefans.models.sbg import SBG, fit_sbg, fit_sbg_cohorts
 
 __all__ = [
     "BGBB",
@@ -41,5 +41,6 @@ __all__ = [
     "fit_gamma_gamma",
     "fit_pareto_nbd",
     "fit_sbg",
+    "fit_sbg_cohorts",
     "spend_frequency_correlation",
 ]

@@ -7,6 +7,7 @@ started in period 0 were still subscribed at the start of periods 1, 2, ...
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -124,4 +125,53 @@ def fit_sbg(alive: npt.ArrayLike) -> SBG:
         )
     starts = [(1.0, 1.0), (0.5, 3.0), (3.0, 0.5)]
     report = maximise("sbg", NAMES, _Likelihood(a), starts, float(a[0]), len(a))
+    return SBG(report)
+
+
+class _Cohorts:
+    """Several cohorts observed for different lengths: the sum of their likelihoods."""
+
+    def __init__(self, parts: list[_Likelihood]) -> None:
+        self.parts = parts
+
+    def __call__(self, theta: Array) -> tuple[float, Array]:
+        ll, grad = 0.0, np.zeros(2)
+        for part in self.parts:
+            p_ll, p_grad = part(theta)
+            ll += p_ll
+            grad += p_grad
+        return ll, grad
+
+
+def fit_sbg_cohorts(cohorts: Sequence[npt.ArrayLike]) -> SBG:
+    """Fit sBG to several cohorts at once (each its own ``alive`` counts, as in :func:`fit_sbg`,
+    observed for as many periods as it has had): the usual case of a business whose customers
+    started in different months. Cohorts with a single count (started in the last period) add
+    nothing and are skipped."""
+    parts = []
+    total_start = total_end = 0.0
+    for i, c in enumerate(cohorts):
+        a = as_column(c, f"alive counts of cohort {i}")
+        if len(a) < 2 or a[0] <= 0:
+            continue
+        require(a >= 0, f"alive counts of cohort {i} must not be negative")
+        require(np.diff(a) <= 0, f"alive counts of cohort {i} must not grow")
+        parts.append(_Likelihood(a))
+        total_start += float(a[0])
+        total_end += float(a[-1])
+    if not parts:
+        raise InvalidModelData(
+            "no cohort was observed for a full period after it started: nothing to fit yet"
+        )
+    if sum(float(p.lost.sum()) for p in parts) == 0:
+        raise InvalidModelData(
+            "nobody cancelled in the periods observed: the churn rate cannot be estimated yet"
+        )
+    if all(p.survivors == 0 and p.lost[0] == p.lost.sum() for p in parts):
+        raise InvalidModelData(
+            "everybody cancelled at the first renewal: retention is 0, there is no curve to fit"
+        )
+    starts = [(1.0, 1.0), (0.5, 3.0), (3.0, 0.5)]
+    rows = sum(len(p.t) + 1 for p in parts)
+    report = maximise("sbg", NAMES, _Cohorts(parts), starts, total_start, rows)
     return SBG(report)
