@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from datetime import date
 
-import pandas as pd
 import pytest
 
 from truefans.errors import InvalidOption
@@ -100,27 +99,3 @@ def test_bitmask_people_counts_equal_the_pairs_path(demo_path, loaded):
                 b = slow.set_index("channel_id").reindex(a.index).fillna(0).astype("int64")
                 assert (a[["engaged", "known"]] == b[["engaged", "known"]]).all().all()
                 assert fast_tot.iloc[0].tolist() == slow_tot.iloc[0].astype(int).tolist()
-
-
-def test_execute_all_gives_each_query_its_own_result_in_order(loaded):
-    """Queries run together on the engine come back as if run one by one, in order."""
-    import ibis
-
-    eng = loaded.engine
-    t = eng.table("touchpoints")
-    o = eng.table("outcomes")
-    exprs = [
-        t.group_by("channel_id").agg(n=t.count()).order_by("channel_id"),
-        o.group_by("type").agg(n=o.count(), v=o.value.sum()).order_by("type"),
-        eng.table("channels").order_by("channel_id"),
-    ]
-    together = eng.execute_all(exprs)
-    assert len(together) == 3
-    for expr, got in zip(exprs, together, strict=True):
-        pd.testing.assert_frame_equal(got, eng.execute(expr))
-    # an in-memory table lives on the engine's own cursor: still the right answer
-    mem = ibis.memtable({"channel_id": ["phone", "instagram"]})
-    joined = eng.table("channels").semi_join(mem, "channel_id").order_by("channel_id")
-    both = eng.execute_all([joined, exprs[2]])
-    assert list(both[0]["channel_id"]) == ["instagram", "phone"]
-    pd.testing.assert_frame_equal(both[1], eng.execute(exprs[2]))

@@ -3,15 +3,14 @@
 Analyses are written once as Ibis expressions over the canonical tables. An :class:`Engine` holds
 what stays engine-specific: the connection and its session settings, how a table is reached and how
 a result is collected (as pandas with the declared columns). DuckDB is the default; a Spark engine
-can implement the same four methods (``execute_all`` may simply run the queries one by one).
+can implement the same three methods.
 """
 
 from __future__ import annotations
 
 import contextlib
 import itertools
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Protocol
 
@@ -27,8 +26,6 @@ class Engine(Protocol):
     def table(self, name: str) -> ir.Table: ...
 
     def execute(self, expr: ir.Table) -> pd.DataFrame: ...
-
-    def execute_all(self, exprs: Sequence[ir.Table]) -> list[pd.DataFrame]: ...
 
     def materialized(self, expr: ir.Table) -> contextlib.AbstractContextManager[ir.Table]: ...
 
@@ -53,37 +50,6 @@ class DuckDBEngine:
 
     def execute(self, expr: ir.Table) -> pd.DataFrame:
         return self.backend.to_pyarrow(expr).to_pandas()
-
-    def execute_all(self, exprs: Sequence[ir.Table]) -> list[pd.DataFrame]:
-        """The results of independent queries, in order, run at the same time.
-
-        Each query runs on its own cursor of the connection, so one query's single-threaded
-        phases (planning, the end of a hash aggregation, fetching) and the compilation of the
-        next overlap the others' work. Queries over in-memory tables, which live on the
-        engine's own cursor, run one by one.
-        """
-        from ibis.backends.duckdb.converter import DuckDBPyArrowData
-        from ibis.expr.operations import InMemoryTable
-
-        if len(exprs) < 2 or any(e.op().find(InMemoryTable) for e in exprs):
-            return [self.execute(e) for e in exprs]
-        cursors = [self.con.cursor() for _ in exprs]
-        try:
-            with ThreadPoolExecutor(max_workers=len(exprs)) as pool:
-                futures = [
-                    pool.submit(lambda cur, sql: cur.sql(sql).to_arrow_table(), cur, sql)
-                    for cur, sql in zip(
-                        cursors, (self.backend.compile(e) for e in exprs), strict=True
-                    )
-                ]
-                tables = [f.result() for f in futures]
-        finally:
-            for cur in cursors:
-                cur.close()
-        return [
-            e.__pyarrow_result__(t, data_mapper=DuckDBPyArrowData).to_pandas()
-            for e, t in zip(exprs, tables, strict=True)
-        ]
 
     @contextmanager
     def materialized(self, expr: ir.Table) -> Iterator[ir.Table]:

@@ -170,16 +170,13 @@ def picture(
     )
     combos_expr = _people_expr(eng, since_d, until_d, channel_ids)
     metrics_expr, lists_expr = _audience_exprs(eng, until_d)
-    # the queries are independent: the engine may run them at the same time
-    exprs = [groups_expr, metrics_expr, lists_expr, _costs_expr(eng, since_d, until_d)]
+    groups = eng.execute(groups_expr)
     if combos_expr is not None:
-        exprs.insert(1, combos_expr)
-    results = eng.execute_all(exprs)
-    groups, from_metrics, from_lists, costs = results[:1] + results[-3:]
-    if combos_expr is not None:
-        engaged_known, people_totals = _people_counts(results[1], channel_ids)
+        engaged_known, people_totals = _people_counts(eng.execute(combos_expr), channel_ids)
     else:
         engaged_known, people_totals = _people_by_pairs(eng, since_d, until_d)
+    from_metrics, from_lists = eng.execute(metrics_expr), eng.execute(lists_expr)
+    costs = eng.execute(_costs_expr(eng, since_d, until_d))
     audience = _audience_frame(from_metrics, from_lists)
 
     by_type = groups.groupby(["channel_id", "type"], as_index=False, dropna=False).agg(
