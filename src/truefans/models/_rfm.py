@@ -79,6 +79,11 @@ def rfm_for_fit(
             f"{model}: nobody made a repeat purchase (all x = 0), so purchase rates cannot be "
             "estimated; use a longer calibration period or more customers"
         )
+    if len(collapse(xa, ta, Ta).weights) == 1:
+        raise InvalidModelData(
+            f"{model}: every customer has the same (x, t_x, T) (or there is only one customer), "
+            "so how customers differ cannot be estimated; fit on more customers"
+        )
     return RFM(xa, ta, Ta, w)
 
 

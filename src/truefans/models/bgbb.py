@@ -155,6 +155,11 @@ def fit_bgbb(
             "BG/BB: nobody transacted at any opportunity (all x = 0); transaction and dropout "
             "probabilities cannot be told apart"
         )
+    if len(collapse(xa, ta, na).weights) == 1:
+        raise InvalidModelData(
+            "BG/BB: every customer has the same (x, t_x, n) (or there is only one customer), so "
+            "how customers differ cannot be estimated; fit on more customers"
+        )
     starts = [(1.0, 1.0, 1.0, 1.0), (0.5, 2.0, 0.5, 3.0), (2.0, 0.5, 2.0, 1.0)]
     likelihood = _Likelihood(xa, ta, na, w)
     report = maximise("bgbb", NAMES, likelihood, starts, float(w.sum()), len(xa))

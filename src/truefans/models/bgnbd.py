@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1, roots_jacobi
 
-from truefans.models._fit import Array, FitReport, InvalidModelData, dot, maximise
+from truefans.models._fit import Array, FitReport, InvalidModelData, dot, maximise, sample_rows
 from truefans.models._rfm import (
     RFM,
     by_pairs,
@@ -216,5 +216,10 @@ def fit_bgnbd(
         (0.25, 0.25 / rate, 0.5, 3.0),
         (3.0, 3.0 / rate, 2.0, 1.0),
     ]
-    report = maximise("bgnbd", NAMES, _Likelihood(d), starts, d.n_customers, len(d.x))
+    sample = sample_rows(len(d.x))
+    explore = None
+    if sample is not None:
+        part = RFM(d.x[sample], d.t_x[sample], d.T[sample], d.weights[sample])
+        explore = (_Likelihood(part), part.n_customers)
+    report = maximise("bgnbd", NAMES, _Likelihood(d), starts, d.n_customers, len(d.x), explore)
     return BGNBD(report)

@@ -20,6 +20,7 @@ from truefans.models._fit import (
     InvalidModelData,
     as_column,
     check_weights,
+    collapse,
     dot,
     maximise,
     require,
@@ -136,6 +137,11 @@ def fit_gamma_gamma(
     )
     keep = w > 0
     x, m, w = x[keep], m[keep], w[keep]
+    if len(collapse(x, m).weights) == 1:
+        raise InvalidModelData(
+            "Gamma-Gamma: every customer has the same frequency and mean spend (or there is only "
+            "one customer), so how spend varies cannot be estimated; fit on more customers"
+        )
     mean = float(w @ m / w.sum())
     starts = [(1.0, 2.0, mean), (5.0, 3.0, 2.0 * mean), (0.5, 5.0, 8.0 * mean)]
     report = maximise("gamma_gamma", NAMES, _Likelihood(x, m, w), starts, float(w.sum()), len(x))

@@ -25,6 +25,7 @@ from truefans.models._fit import (
     collapse,
     dot,
     maximise,
+    sample_rows,
     weighted_rows,
 )
 from truefans.models._hyp import series
@@ -198,5 +199,10 @@ def fit_pareto_nbd(
         (0.5, 0.5 * scale, 0.5, 0.5 * scale),
         (2.0, 2.0 * scale, 1.0, 2.0 * scale),
     ]
-    report = maximise("pareto_nbd", NAMES, _Likelihood(d), starts, d.n_customers, len(d.x))
+    sample = sample_rows(len(d.x))
+    explore = None
+    if sample is not None:
+        part = RFM(d.x[sample], d.t_x[sample], d.T[sample], d.weights[sample])
+        explore = (_Likelihood(part), part.n_customers)
+    report = maximise("pareto_nbd", NAMES, _Likelihood(d), starts, d.n_customers, len(d.x), explore)
     return ParetoNBD(report)
