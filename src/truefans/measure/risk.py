@@ -104,7 +104,8 @@ def risk(
     journey = df["journey"].to_numpy(np.int64)
     money_arr = df["money"].to_numpy(np.float64)
     owned_arr = df["owned_reach"].to_numpy(bool)
-    person_codes, _ = pd.factorize(df["person_id"], use_na_sentinel=True)
+    person_codes, uniques = pd.factorize(df["person_id"], use_na_sentinel=True)
+    n_codes = len(uniques)
 
     as_of = until_d or last_activity_day(eng) or date.today()
     followers = _followers(eng, as_of)
@@ -125,8 +126,8 @@ def risk(
         assisted = touched & ~mine
         assist_share = float((money_arr[assisted] / np.maximum(n_platforms[assisted], 1)).sum())
         high_mask = (mine | touched) & (person_codes >= 0)
-        people = np.unique(person_codes[high_mask])
-        rescued = np.unique(person_codes[high_mask & owned_arr])
+        n_people = _distinct(person_codes[high_mask], n_codes)
+        n_rescued = _distinct(person_codes[high_mask & owned_arr], n_codes)
         rented = g != OWNED
         dollars = float(money_arr[mine].sum())
         rows.append(
@@ -144,8 +145,8 @@ def risk(
                 ),
                 "dollars_at_risk_low": float(money_arr[alone].sum()) if rented else 0.0,
                 "dollars_at_risk_high": dollars + assist_share if rented else 0.0,
-                "people_at_risk": len(people) if rented else 0,
-                "rescuable": len(rescued) / len(people) if rented and len(people) else None,
+                "people_at_risk": n_people if rented else 0,
+                "rescuable": n_rescued / n_people if rented and n_people else None,
                 "currency": currency,
             }
         )
@@ -297,6 +298,13 @@ def _outcomes(
     return eng.execute(per)
 
 
+def _distinct(codes: np.ndarray, n: int) -> int:
+    """How many distinct codes in 0..n-1 (a marker array: linear, no sort or hash)."""
+    seen = np.zeros(n, dtype=bool)
+    seen[codes] = True
+    return int(seen.sum())
+
+
 def _verdict(r: dict[str, Any]) -> str:
     name = r["platform"]
     if r["owned"]:
@@ -344,7 +352,8 @@ def _monthly(df: pd.DataFrame, groups: list[str]) -> list[dict[str, Any]]:
     """HHI of dollars (and of outcomes) across platforms per month, with the linear trend."""
     if df.empty:
         return []
-    d = df.assign(month=pd.to_datetime(df["ts"]).dt.to_period("M").astype(str))
+    months = pd.to_datetime(df["ts"]).to_numpy().astype("datetime64[M]").astype(str)
+    d = df.assign(month=months)
     rows: list[dict[str, Any]] = []
     for month, m in d.groupby("month"):
         usd = m.groupby("group")["money"].sum().reindex(groups, fill_value=0.0)
