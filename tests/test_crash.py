@@ -53,7 +53,7 @@ def test_sigkill_during_a_large_import_leaves_the_previous_state(tmp_path):
     )
     before = state(ws_path)
     killed_mid_import = 0
-    for delay in (0.2, 0.8, 1.6, 2.6):
+    for delay in (0.2, 0.5, 0.9, 1.3):
         proc = subprocess.Popen(
             [sys.executable, "-c", CHILD, str(ws_path), str(big)],
             stdout=subprocess.PIPE,
@@ -71,10 +71,15 @@ def test_sigkill_during_a_large_import_leaves_the_previous_state(tmp_path):
         assert proc.returncode in (0, -signal.SIGKILL), err
         if proc.returncode == 0:  # finished before the kill: not what this test is about
             break
-        assert state(ws_path) == before
+        after = state(ws_path)
+        if after != before:
+            # killed after the import had committed: then it is all there, never a part
+            assert after["touchpoints"] == 3_000_001 and after["imports"] == before["imports"] + 1
+            killed_mid_import -= 1
+            break
     assert killed_mid_import >= 2
-    # and the same import then completes normally
+    # and the same import then completes normally (or is recognised as already done)
     with truefans.open_workspace(ws_path) as ws:
         (r,) = ws.import_files([big])
-        assert r.added == 3_000_000
+        assert r.added == 3_000_000 or r.status == "duplicate"
         assert ws.count("touchpoints") == 3_000_001
