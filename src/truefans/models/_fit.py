@@ -133,6 +133,13 @@ def collapse(*columns: npt.ArrayLike, weights: npt.ArrayLike | None = None) -> C
     cols = [as_column(c, f"column {i}") + 0.0 for i, c in enumerate(columns)]  # -0.0 -> 0.0
     n = same_length(**{f"column {i}": c for i, c in enumerate(cols)})
     w = check_weights(weights, n)
+    if n == 0:
+        return Collapsed(tuple(c[:0] for c in cols), np.zeros(0), np.zeros(0, dtype=np.intp))
+    grouped = _group_by_hash_table(cols)
+    if grouped is not None:
+        inverse, first = grouped
+        counts = np.bincount(inverse, weights=w, minlength=len(first)).astype(np.float64)
+        return Collapsed(tuple(c[first] for c in cols), counts, inverse)
     order, new = _group_by_hash(cols)
     if order is None:  # two different rows share a hash: sort on the values themselves
         order, new = _group_by_sort(cols)
@@ -142,6 +149,36 @@ def collapse(*columns: npt.ArrayLike, weights: npt.ArrayLike | None = None) -> C
     inverse[order] = group
     counts = np.bincount(group, weights=w[order]).astype(np.float64)
     return Collapsed(tuple(c[first] for c in cols), counts, inverse)
+
+
+def _row_hash(cols: list[Array]) -> npt.NDArray[np.uint64]:
+    key = np.zeros(len(cols[0]), dtype=np.uint64)
+    for c in cols:
+        key = _splitmix(key ^ c.view(np.uint64))
+    return key
+
+
+def _group_by_hash_table(
+    cols: list[Array],
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]] | None:
+    """Groups by a hash table on a 64-bit hash of each row (linear time, no sort): each row's
+    group and each group's first row; ``None`` if a hash is shared by different rows (checked
+    exactly against the rows themselves)."""
+    import pandas as pd
+
+    codes, uniques = pd.factorize(_row_hash(cols))
+    n_groups = len(uniques)
+    # groups in the order of their hash, as the sorting path gives them: only the distinct
+    # keys are sorted, and results do not depend on which path ran
+    rank = np.empty(n_groups, dtype=np.intp)
+    rank[np.argsort(np.asarray(uniques), kind="stable")] = np.arange(n_groups, dtype=np.intp)
+    inverse = rank[np.asarray(codes, dtype=np.intp)]
+    first = np.empty(n_groups, dtype=np.intp)
+    first[inverse[::-1]] = np.arange(len(inverse) - 1, -1, -1, dtype=np.intp)
+    for c in cols:
+        if (c != c[first][inverse]).any():
+            return None
+    return inverse, first
 
 
 def _splitmix(z: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
@@ -156,9 +193,7 @@ def _group_by_hash(
 ) -> tuple[npt.NDArray[np.intp] | None, npt.NDArray[np.bool_]]:
     """Rows ordered by a 64-bit hash of their bit patterns (a 1-key sort instead of a lexsort),
     with the first row of each group marked; ``None`` if a hash is shared by different rows."""
-    key = np.zeros(len(cols[0]), dtype=np.uint64)
-    for c in cols:
-        key = _splitmix(key ^ c.view(np.uint64))
+    key = _row_hash(cols)
     order = np.argsort(key, kind="stable")
     k = key[order]
     new = np.ones(len(k), dtype=bool)
