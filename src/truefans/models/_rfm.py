@@ -79,7 +79,7 @@ def rfm_for_fit(
             f"{model}: nobody made a repeat purchase (all x = 0), so purchase rates cannot be "
             "estimated; use a longer calibration period or more customers"
         )
-    if len(collapse(xa, ta, Ta).weights) == 1:
+    if all((c == c[0]).all() for c in (xa, ta, Ta)):
         raise InvalidModelData(
             f"{model}: every customer has the same (x, t_x, T) (or there is only one customer), "
             "so how customers differ cannot be estimated; fit on more customers"
