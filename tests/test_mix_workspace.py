@@ -103,3 +103,74 @@ def test_cli_plan_json(demo_path):
     for key in ("expected_total", "expected_low", "expected_high"):
         assert key in payload
     assert max(r["share"] for r in payload["rows"]) <= 0.4 + 1e-9
+
+
+@pytest.fixture(scope="module")
+def spend_driven(tmp_path_factory):
+    """Two years of weekly spend on two channels and orders that respond to it (seeded)."""
+    import csv
+    import datetime as dt
+
+    tmp = tmp_path_factory.mktemp("mixws")
+    rng = np.random.default_rng(5)
+    weeks = 104
+    start = dt.date(2023, 1, 2)
+    spend = {
+        "search": 800 + 400 * rng.random(weeks) * (rng.random(weeks) < 0.7),
+        "social": 300 + 500 * rng.random(weeks) * (rng.random(weeks) < 0.6),
+    }
+    effect = np.zeros(weeks)
+    for beta, k, decay, x in (
+        (9000.0, 900.0, 0.4, spend["search"]),
+        (4000.0, 500.0, 0.6, spend["social"]),
+    ):
+        ad = np.zeros(weeks)
+        for t in range(weeks):
+            ad[t] = x[t] + (decay * ad[t - 1] if t else 0.0)
+        effect += beta * ad / (ad + k)
+    dollars = 5000 + effect + rng.normal(0, 300, weeks)
+    with (tmp / "channels.csv").open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["channel_id", "kind"])
+        w.writerows([["search", "paid"], ["social", "social"]])
+    with (tmp / "costs.csv").open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["channel_id", "period_start", "period_end", "dollars", "currency"])
+        for t in range(weeks):
+            d = start + dt.timedelta(days=7 * t)
+            for ch, x in spend.items():
+                w.writerow([ch, d, d + dt.timedelta(days=6), round(float(x[t]), 2), "USD"])
+    with (tmp / "outcomes.csv").open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["outcome_id", "ts", "type", "value", "currency"])
+        for t in range(weeks):
+            d = start + dt.timedelta(days=7 * t + 2)
+            w.writerow([f"o{t}", f"{d} 12:00:00", "order", round(float(dollars[t]), 2), "USD"])
+    ws = truefans.open_workspace(tmp / "w.duckdb")
+    reports = ws.import_files([tmp / "channels.csv", tmp / "costs.csv", tmp / "outcomes.csv"])
+    assert all(r.status == "ok" for r in reports), reports
+    yield ws
+    ws.close()
+
+
+def test_mix_on_spend_driven_data_shows_curves_and_plans_by_week(spend_driven):
+    from truefans.measure.mix import mix
+
+    res = mix(spend_driven, draws=20)
+    assert res.extra["fit"]["ok"], res.extra["review"]
+    rows = {r["channel_id"]: r for r in res.rows}
+    assert set(rows) == {"search", "social"}
+    for r in rows.values():
+        assert r["contribution_low"] <= r["contribution"] <= r["contribution_high"]
+        assert r["roi"] > 0 and r["mroi"] >= 0
+    curves = res.extra["curves"]
+    assert set(curves) == {"search dollars", "social dollars"}
+    c = curves["search dollars"]
+    assert c["weekly_outcome"] == sorted(c["weekly_outcome"])  # more spend, more outcome
+    assert abs(sum(c["adstock"]) - 1) < 1e-6
+    p = plan(spend_driven, budget=13 * 1500, weeks=13, draws=20)
+    alloc = p.extra["allocation"]
+    assert len(alloc["amounts"]) == 13 and len(alloc["amounts"][0]) == len(alloc["inputs"])
+    assert "mix model" in p.extra["source"]
+    cautious = plan(spend_driven, budget=13 * 1500, weeks=13, draws=20, risk_quantile=0.1)
+    assert cautious.extra["expected_total"] <= p.extra["expected_total"] + 1e-6

@@ -1087,6 +1087,12 @@ def plan_cmd(
     ] = MixTarget.dollars,
     outcome: OutcomeOpt = None,
     draws: Annotated[int, typer.Option("--draws", help="bootstrap refits for intervals")] = 50,
+    risk_quantile: Annotated[
+        float | None,
+        typer.Option(
+            "--risk-quantile", help="plan for this lower quantile (e.g. 0.1), not the mean"
+        ),
+    ] = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Split a budget of dollars and hours across channels for the most expected outcome."""
@@ -1103,6 +1109,7 @@ def plan_cmd(
                 target=target.value,
                 outcome=outcome,
                 draws=draws,
+                risk_quantile=risk_quantile,
             )
     except TruefansError as e:
         raise _fail(e) from e

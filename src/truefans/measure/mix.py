@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import ibis
 import numpy as np
@@ -62,6 +62,13 @@ def weekly(
     if target not in TARGETS:
         raise InvalidOption(f"--target {target!r}: choose one of {', '.join(TARGETS)}")
     currency, _ = rfm.main_currency(eng, currency)
+    if currency is None:  # no purchases with a person (a day's takings): any money will do
+        money = eng.table("outcomes")
+        money = money.filter(money.currency.notnull())
+        found = eng.execute(
+            money.group_by("currency").agg(n=money.count()).order_by(ibis.desc("n")).limit(1)
+        )
+        currency = str(found["currency"].iloc[0]) if len(found) else None
     o = eng.table("outcomes")
     if outcome:
         o = o.filter(o.type.isin(outcome))
@@ -233,6 +240,7 @@ def _mix_result(res: MixResult, w: Weekly, draws: int) -> Result:
             "actual": w.y.tolist(),
             "inputs": {r.name: r.weekly.tolist() for r in res.inputs},
         },
+        "curves": _curves(res, w),
     }
     unit = f"{w.currency} of purchases" if w.target == "dollars" else "outcomes"
     assumptions = {
@@ -246,6 +254,33 @@ def _mix_result(res: MixResult, w: Weekly, draws: int) -> Result:
     }
     chart = {"type": "bar", "x": "channel_id", "series": ["contribution"], "title": "Contribution"}
     return Result("mix", table, assumptions, extra, chart)
+
+
+def _curves(res: MixResult, w: Weekly, points: int = 11) -> dict[str, Any]:
+    """Response curves (weekly outcome at steady weekly amounts, from zero to twice the most
+    spent in a week) and adstock curves (share of a week's effect felt in later weeks), each
+    with its interval; only for a model its review lets through."""
+    if not res.ok:
+        return {}
+    out: dict[str, Any] = {}
+    amounts = {i.name: np.asarray(i.values, dtype=float) for i in w.inputs}
+    for r in res.inputs:
+        top = float(amounts[r.name].max()) if r.name in amounts else 0.0
+        if top <= 0:
+            continue
+        grid = np.linspace(0.0, 2.0 * top, points)
+        point, low, high = res.response_curve(r.name, grid)
+        a_point, a_low, a_high = res.adstock_curve(r.name)
+        out[r.name] = {
+            "weekly_amount": grid.tolist(),
+            "weekly_outcome": np.asarray(point).tolist(),
+            "low": np.asarray(low).tolist(),
+            "high": np.asarray(high).tolist(),
+            "adstock": np.asarray(a_point).tolist(),
+            "adstock_low": np.asarray(a_low).tolist(),
+            "adstock_high": np.asarray(a_high).tolist(),
+        }
+    return out
 
 
 def plan(
@@ -335,6 +370,12 @@ def plan(
         "notes": list(p.notes),
         "target": w.target,
         "currency": w.currency,
+        "risk_quantile": risk_quantile,
+        "allocation": {
+            "weeks": list(range(1, p.weeks + 1)),
+            "inputs": [pi.name for pi in p.inputs],
+            "amounts": np.asarray(p.allocation).tolist(),
+        },
     }
     assumptions = {
         "curves": source,
