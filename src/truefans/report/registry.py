@@ -304,15 +304,15 @@ register(
                 "model",
                 str,
                 "bgnbd",
-                "bgnbd (default), pareto, or bgbb",
-                choices=("bgnbd", "pareto", "bgbb"),
+                "bgnbd (default), pareto, bgbb (one chance per period) or sbg (subscriptions)",
+                choices=("bgnbd", "pareto", "bgbb", "sbg"),
             ),
             Option(
                 "period",
                 "period",
                 str,
                 "year",
-                "bgbb: the period that is one opportunity",
+                "bgbb / sbg: the period of one opportunity or payment",
                 choices=("year", "quarter", "month", "week"),
             ),
             Option(
