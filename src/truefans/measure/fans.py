@@ -291,8 +291,8 @@ def fans(
         "someone named as who told them (referred_by)",
         "value_model": value_info,
         "margin": margin,
-        "dollars": f"net {currency} (refunds and fees subtracted) up to {as_of_d}; other "
-        "currencies are left out",
+        "dollars": f"net {currency} (refunds and fees subtracted) up to {as_of_d} of outcomes "
+        "that have a person (shares are of those dollars); other currencies are left out",
         "left_out_other_currencies": other_currencies,
     }
     if list_tier is not None:
