@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import sys
+from collections.abc import Callable
 from contextlib import nullcontext
 from enum import StrEnum
 from pathlib import Path
@@ -84,6 +85,24 @@ def _fail(e: TruefansError) -> typer.Exit:
     return typer.Exit(code=e.exit_code)
 
 
+def _analysis(fn: Callable[..., Result], **options: Any) -> Result:
+    """Run an analysis on the workspace; a user's mistake becomes one line and an exit code."""
+    try:
+        with _open(create=False) as ws:
+            return fn(ws, **options)
+    except TruefansError as e:
+        raise _fail(e) from e
+
+
+def _machine_readable(res: Result, fmt: Format) -> bool:
+    """Print ``--format json`` / ``csv`` (the rows, or the whole result as JSON); False for
+    the table format, which each command renders its own way."""
+    if fmt is Format.table:
+        return False
+    print_rows(res.rows, fmt, payload=res.to_dict())
+    return True
+
+
 # -- rendering ------------------------------------------------------------------------------
 def _fmt(value: Any) -> str:
     value = plain(value)
@@ -134,8 +153,7 @@ def _table(title: str, cols: list[tuple[str, str]], rows: list[dict[str, Any]]) 
 
 
 def render_picture(res: Result, fmt: Format) -> None:
-    if fmt is not Format.table:
-        print_rows(res.rows, fmt, payload=res.to_dict())
+    if _machine_readable(res, fmt):
         return
     cur = res.assumptions.get("currency", "USD")
     rows = res.rows
@@ -540,31 +558,26 @@ def fans_cmd(
     """True fans vs followers: people per engagement tier and the share of dollars they bring."""
     from .measure.fans import fans
 
-    try:
-        with _open(create=False) as ws:
-            res = fans(
-                ws,
-                as_of=as_of,
-                min_kinds=min_kinds,
-                window_days=window,
-                engaged_by=engaged_by.value,
-                half_life_days=half_life,
-                min_score=min_score,
-                min_purchase_days=min_purchase_days,
-                min_p_alive=min_p_alive,
-                fan_value=fan_value,
-                margin=margin,
-                fan_channels=fan_channels,
-                list_tier=list_tier.value if list_tier else None,
-            )
-    except TruefansError as e:
-        raise _fail(e) from e
+    res = _analysis(
+        fans,
+        as_of=as_of,
+        min_kinds=min_kinds,
+        window_days=window,
+        engaged_by=engaged_by.value,
+        half_life_days=half_life,
+        min_score=min_score,
+        min_purchase_days=min_purchase_days,
+        min_p_alive=min_p_alive,
+        fan_value=fan_value,
+        margin=margin,
+        fan_channels=fan_channels,
+        list_tier=list_tier.value if list_tier else None,
+    )
     render_fans(res, fmt)
 
 
 def render_fans(res: Result, fmt: Format) -> None:
-    if fmt is not Format.table:
-        print_rows(res.rows, fmt, payload=res.to_dict())
+    if _machine_readable(res, fmt):
         return
     if "tier" in res.extra:  # a listing
         print_rows(res.rows, fmt, title=f"People in the {res.extra['tier']} tier or above")
@@ -678,27 +691,22 @@ def clv_cmd(
     """What each customer is likely to be worth: P(alive), expected purchases and spend, CLV."""
     from .measure.clv import clv
 
-    try:
-        with _open(create=False) as ws:
-            res = clv(
-                ws,
-                model=model.value,
-                calibration_end=calibration_end,
-                time_unit=time_unit.value,
-                horizon=horizon,
-                discount_rate=discount_rate,
-                margin=margin,
-                as_of=as_of,
-                period=period.value,
-            )
-    except TruefansError as e:
-        raise _fail(e) from e
+    res = _analysis(
+        clv,
+        model=model.value,
+        calibration_end=calibration_end,
+        time_unit=time_unit.value,
+        horizon=horizon,
+        discount_rate=discount_rate,
+        margin=margin,
+        as_of=as_of,
+        period=period.value,
+    )
     render_clv(res, fmt, top)
 
 
 def render_clv(res: Result, fmt: Format, top: int) -> None:
-    if fmt is not Format.table:
-        print_rows(res.rows, fmt, payload=res.to_dict())
+    if _machine_readable(res, fmt):
         return
     ex = res.extra
     params = ", ".join(f"{k} = {v:.4g}" for k, v in ex["params"].items())
@@ -799,24 +807,19 @@ def attribution_cmd(
     """Credit for outcomes and dollars by channel under every attribution model, side by side."""
     from .measure.attribution import attribution
 
-    try:
-        with _open(create=False) as ws:
-            res = attribution(
-                ws,
-                since=since,
-                until=until,
-                outcome=outcome,
-                model=model,
-                lookback=lookback,
-                by=by.value,
-                half_life=half_life,
-                draws=draws,
-                seed=seed,
-            )
-    except TruefansError as e:
-        raise _fail(e) from e
-    if fmt is not Format.table:
-        print_rows(res.rows, fmt, payload=res.to_dict())
+    res = _analysis(
+        attribution,
+        since=since,
+        until=until,
+        outcome=outcome,
+        model=model,
+        lookback=lookback,
+        by=by.value,
+        half_life=half_life,
+        draws=draws,
+        seed=seed,
+    )
+    if _machine_readable(res, fmt):
         return
     key = res.extra.get("label") or by.value
     models: list[str] = []
@@ -866,15 +869,10 @@ def content_cmd(
     """Content ranked by the outcomes and dollars it earns, beside its likes."""
     from .measure.content import content
 
-    try:
-        with _open(create=False) as ws:
-            res = content(
-                ws, since=since, until=until, outcome=outcome, model=model, lookback=lookback
-            )
-    except TruefansError as e:
-        raise _fail(e) from e
-    if fmt is not Format.table:
-        print_rows(res.rows, fmt, payload=res.to_dict())
+    res = _analysis(
+        content, since=since, until=until, outcome=outcome, model=model, lookback=lookback
+    )
+    if _machine_readable(res, fmt):
         return
     cols = [
         ("rank", "#"),
@@ -921,20 +919,15 @@ def credibility_cmd(
     """Who is connecting: likely fake or ghost followers, relevance, and the real audience."""
     from .measure.credibility import credibility
 
-    try:
-        with _open(create=False) as ws:
-            res = credibility(
-                ws,
-                profile=profile,
-                list_people=list_people,
-                platform=platform,
-                as_of=as_of,
-                scorer=scorer.value,
-            )
-    except TruefansError as e:
-        raise _fail(e) from e
-    if fmt is not Format.table:
-        print_rows(res.rows, fmt, payload=res.to_dict())
+    res = _analysis(
+        credibility,
+        profile=profile,
+        list_people=list_people,
+        platform=platform,
+        as_of=as_of,
+        scorer=scorer.value,
+    )
+    if _machine_readable(res, fmt):
         return
     if list_people:
         print_rows(
@@ -984,13 +977,8 @@ def career_cmd(
     """The job seeker's view: connections at target companies and roles, and what led to interviews."""
     from .measure.credibility import career
 
-    try:
-        with _open(create=False) as ws:
-            res = career(ws, profile=profile, as_of=as_of, lookback_days=lookback)
-    except TruefansError as e:
-        raise _fail(e) from e
-    if fmt is not Format.table:
-        print_rows(res.rows, fmt, payload=res.to_dict())
+    res = _analysis(career, profile=profile, as_of=as_of, lookback_days=lookback)
+    if _machine_readable(res, fmt):
         return
     print_rows(res.rows, fmt, title="Connections at target companies and in target roles")
     ex = res.extra
@@ -1024,21 +1012,10 @@ def mix_cmd(
     """Marketing-mix model: contribution, return and marginal return per dollar and per hour."""
     from .measure.mix import mix
 
-    try:
-        with _open(create=False) as ws:
-            res = mix(
-                ws,
-                target=target.value,
-                outcome=outcome,
-                since=since,
-                until=until,
-                draws=draws,
-                seed=seed,
-            )
-    except TruefansError as e:
-        raise _fail(e) from e
-    if fmt is not Format.table:
-        print_rows(res.rows, fmt, payload=res.to_dict())
+    res = _analysis(
+        mix, target=target.value, outcome=outcome, since=since, until=until, draws=draws, seed=seed
+    )
+    if _machine_readable(res, fmt):
         return
     for c in res.extra["review"]:
         if c["severity"] != "ok":
@@ -1098,23 +1075,18 @@ def plan_cmd(
     """Split a budget of dollars and hours across channels for the most expected outcome."""
     from .measure.mix import plan
 
-    try:
-        with _open(create=False) as ws:
-            res = plan(
-                ws,
-                budget=budget,
-                hours=hours,
-                max_share=max_share,
-                weeks=weeks,
-                target=target.value,
-                outcome=outcome,
-                draws=draws,
-                risk_quantile=risk_quantile,
-            )
-    except TruefansError as e:
-        raise _fail(e) from e
-    if fmt is not Format.table:
-        print_rows(res.rows, fmt, payload=res.to_dict())
+    res = _analysis(
+        plan,
+        budget=budget,
+        hours=hours,
+        max_share=max_share,
+        weeks=weeks,
+        target=target.value,
+        outcome=outcome,
+        draws=draws,
+        risk_quantile=risk_quantile,
+    )
+    if _machine_readable(res, fmt):
         return
     rows = [
         {
@@ -1159,13 +1131,8 @@ def risk_cmd(
     """How dependent the business is on each platform, and what it would lose without it."""
     from .measure.risk import risk
 
-    try:
-        with _open(create=False) as ws:
-            res = risk(ws, since=since, until=until, outcome=outcome, lookback_days=lookback)
-    except TruefansError as e:
-        raise _fail(e) from e
-    if fmt is not Format.table:
-        print_rows(res.rows, fmt, payload=res.to_dict())
+    res = _analysis(risk, since=since, until=until, outcome=outcome, lookback_days=lookback)
+    if _machine_readable(res, fmt):
         return
     cur = res.extra.get("currency") or ""
     shown = [
@@ -1235,13 +1202,8 @@ def funnel_cmd(
     """Audience → engaged → known → lead → customer → repeat, with rates and intervals."""
     from .measure.funnel import funnel
 
-    try:
-        with _open(create=False) as ws:
-            res = funnel(ws, by=by.value, persona=persona.value, until=until)
-    except TruefansError as e:
-        raise _fail(e) from e
-    if fmt is not Format.table:
-        print_rows(res.rows, fmt, payload=res.to_dict())
+    res = _analysis(funnel, by=by.value, persona=persona.value, until=until)
+    if _machine_readable(res, fmt):
         return
     steps = res.extra["steps"]
     key = by.value if by is not FunnelBy.all else "scope"
