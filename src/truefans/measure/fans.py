@@ -35,10 +35,10 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InvalidOption, TruefansError
-from ..schema import AUDIENCE_METRICS, ENGAGED_TOUCH_KINDS, NEGATIVE_MONEY_TYPES
+from ..schema import AUDIENCE_METRICS, ENGAGED_TOUCH_KINDS
 from . import clv as clv_mod
 from . import rfm
-from .picture import parse_day
+from .picture import parse_day, signed_money
 from .result import Result
 
 if TYPE_CHECKING:
@@ -116,11 +116,7 @@ def person_features(
     money = o.filter(o.person_id.notnull() & o.value.notnull())
     if currency is not None:
         money = money.filter(money.currency == currency)
-    signed = ibis.cases(
-        (money.type.isin(list(NEGATIVE_MONEY_TYPES)), -money.value.cast("float64").abs()),
-        else_=money.value.cast("float64"),
-    )
-    money = money.mutate(signed=signed)
+    money = money.mutate(signed=signed_money(money))
     buys = rfm.purchases(o)
     if currency is not None:
         buys = buys.filter(buys.currency == currency)

@@ -24,7 +24,7 @@ from ..mix import Input, MixData, MixError, MixSpec, ResponseCurve, analyse
 from ..mix import plan as plan_curves
 from ..schema import NEGATIVE_MONEY_TYPES
 from . import rfm
-from .picture import attributed_outcomes, parse_day, parse_outcomes
+from .picture import attributed_outcomes, parse_day, parse_outcomes, signed_money
 from .result import Result
 
 if TYPE_CHECKING:
@@ -74,11 +74,7 @@ def weekly(
         o = o.filter(o.type.isin(outcome))
     if target == "dollars":
         o = o.filter(o.value.notnull() & (o.currency == (currency or "")))
-        signed = ibis.cases(
-            (o.type.isin(list(NEGATIVE_MONEY_TYPES)), -o.value.cast("float64").abs()),
-            else_=o.value.cast("float64"),
-        )
-        o = o.mutate(v=signed)
+        o = o.mutate(v=signed_money(o))
     else:
         o = o.filter(~o.type.isin(list(NEGATIVE_MONEY_TYPES))).mutate(v=ibis.literal(1.0))
     day = o.ts.date()
@@ -394,10 +390,7 @@ def _credited_weekly(eng: Engine, w: Weekly) -> dict[str, np.ndarray]:
     att = attributed_outcomes(eng, None, None, w.types)
     if w.target == "dollars":
         att = att.filter(att.value.notnull() & (att.currency == (w.currency or "")))
-        v = ibis.cases(
-            (att.type.isin(list(NEGATIVE_MONEY_TYPES)), -att.value.cast("float64").abs()),
-            else_=att.value.cast("float64"),
-        )
+        v = signed_money(att)
     else:
         att = att.filter(~att.type.isin(list(NEGATIVE_MONEY_TYPES)))
         v = ibis.literal(1.0)

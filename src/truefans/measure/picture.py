@@ -134,7 +134,8 @@ def _last_touch(
     )
 
 
-def _signed_money(t: ir.Table) -> ir.Value:
+def signed_money(t: ir.Table) -> ir.Value:
+    """An outcome's value as money in: refunds and fees negative whatever their sign."""
     val = t.value.cast("float64")
     return ibis.cases((t.type.isin(NEGATIVE_MONEY_TYPES), -val.abs()), else_=val)
 
@@ -163,7 +164,7 @@ def picture(
         "currency",
         "rule",
         channel_id=att.channel_id.fill_null(UNATTRIBUTED),
-        money=ibis.ifelse(has_money, _signed_money(att), ibis.null("float64")),
+        money=ibis.ifelse(has_money, signed_money(att), ibis.null("float64")),
     )
     groups_expr = att.group_by(["channel_id", "type", "currency", "rule"]).agg(
         n=att.count(), amount=att.money.sum()

@@ -37,7 +37,7 @@ import pandas as pd
 from ..errors import InvalidOption
 from . import rfm
 from .fans import _followers, last_activity_day
-from .picture import LOOKBACK_DAYS, parse_day, parse_outcomes
+from .picture import LOOKBACK_DAYS, parse_day, parse_outcomes, signed_money
 from .result import Result
 
 if TYPE_CHECKING:
@@ -269,10 +269,7 @@ def _outcomes(
         if ch_group
         else ibis.literal(-1, "int64")
     )
-    signed = ibis.cases(
-        (per.type.isin(["refund", "fee"]), -per.value.cast("float64").abs()),
-        else_=per.value.cast("float64"),
-    )
+    signed = signed_money(per)
     money = ibis.ifelse(
         per.value.notnull() & (per.currency == (currency or "")), signed, ibis.literal(0.0)
     )
