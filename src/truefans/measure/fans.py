@@ -133,20 +133,33 @@ def person_features(
     return out
 
 
+def listed_people(eng: Engine) -> ir.Table:
+    """The audience lists' rows with the person each stands for: the row's own ``person_id``,
+    else its identity's (``person_id, channel_id, followed_at, unfollowed_at``; the person is
+    null only where neither is known)."""
+    a = eng.table("audience")
+    ident = eng.table("identities").select("identity_id", i_person="person_id")
+    a = a.left_join(ident, "identity_id")
+    return a.select(
+        person_id=a.person_id.fill_null(a.i_person),
+        channel_id=a.channel_id,
+        followed_at=a.followed_at,
+        unfollowed_at=a.unfollowed_at,
+    )
+
+
 def _audience_people(eng: Engine, as_of: date) -> ir.Table:
     """People on a channel's list as of the date, with whether the list is an owned email list."""
     end = _day_start(as_of + timedelta(days=1))
-    a = eng.table("audience")
+    a = listed_people(eng)
     a = a.filter(
         (a.followed_at.isnull() | (a.followed_at < end))
         & (a.unfollowed_at.isnull() | (a.unfollowed_at >= end))
     )
-    ident = eng.table("identities").select("identity_id", i_person="person_id")
-    a = a.left_join(ident, "identity_id")
-    ch = eng.table("channels").select("channel_id", ch_kind="kind", ch_owned="owned")
-    a = a.left_join(ch, a.channel_id == ch.channel_id)
+    ch = eng.table("channels").select(c_id="channel_id", ch_kind="kind", ch_owned="owned")
+    a = a.left_join(ch, a.channel_id == ch.c_id)
     return a.select(
-        person_id=a.person_id.fill_null(a.i_person),
+        person_id=a.person_id,
         channel_id=a.channel_id,
         followed_at=a.followed_at,
         owned_email=(a.ch_kind == "email") & a.ch_owned.fill_null(False),
@@ -564,18 +577,11 @@ def email_health(eng: Engine, df: pd.DataFrame, as_of: date) -> list[dict[str, A
         return []
     start = as_of - timedelta(days=YEAR_DAYS)
     out = []
-    a_all = eng.table("audience")
-    ident = eng.table("identities").select("identity_id", i_person="person_id")
+    a_all = listed_people(eng)
     money = df.set_index("person_id")
     for cid, name in zip(lists["channel_id"], lists["name"], strict=True):
         a = a_all.filter(a_all.channel_id == cid)
-        a = a.left_join(ident, "identity_id")
-        a = a.select(
-            person_id=a.person_id.fill_null(a.i_person),
-            followed_at=a.followed_at,
-            unfollowed_at=a.unfollowed_at,
-        )
-        rows = eng.execute(a)
+        rows = eng.execute(a.select("person_id", "followed_at", "unfollowed_at"))
         if rows.empty:
             continue
         f = pd.to_datetime(rows["followed_at"])

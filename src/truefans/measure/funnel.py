@@ -32,7 +32,7 @@ from scipy.stats import beta
 from ..errors import InvalidOption, NotEnoughData
 from ..schema import ENGAGED_TOUCH_KINDS
 from . import rfm
-from .fans import _followers, last_activity_day
+from .fans import _followers, last_activity_day, listed_people
 from .picture import parse_day
 from .result import Result
 
@@ -211,12 +211,8 @@ def _seen(eng: Engine, by: str, preset: Preset, end: Any, ch_platform: dict[str,
         )
     ]
     if by != "content":
-        a = eng.table("audience")
-        a = a.filter(a.followed_at.isnull() | (a.followed_at < end))
-        ids = eng.table("identities").select("identity_id", i_person="person_id")
-        a = a.left_join(ids, "identity_id")
-        a = a.mutate(person_id=a.person_id.fill_null(a.i_person))
-        a = a.filter(a.person_id.notnull())
+        a = listed_people(eng)
+        a = a.filter((a.followed_at.isnull() | (a.followed_at < end)) & a.person_id.notnull())
         parts.append(
             a.select(
                 "person_id",

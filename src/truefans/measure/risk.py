@@ -36,7 +36,7 @@ import pandas as pd
 
 from ..errors import InvalidOption
 from . import rfm
-from .fans import _followers, last_activity_day
+from .fans import _followers, last_activity_day, listed_people
 from .picture import LOOKBACK_DAYS, parse_day, parse_outcomes, signed_money
 from .result import Result
 
@@ -381,13 +381,11 @@ def _owned_reach_expr(eng: Engine) -> ir.Table:
     purchase (``r_person``, ``owned``)."""
     ident = eng.table("identities")
     direct = ident.filter(ident.kind.isin(["phone", "customer_id"])).select("person_id")
-    a = eng.table("audience")
+    a = listed_people(eng)
     ch = eng.table("channels").select("channel_id", ch_owned="owned")
     a = a.join(ch, "channel_id")
     a = a.filter(a.ch_owned.fill_null(False) & a.unfollowed_at.isnull())
-    ids = eng.table("identities").select("identity_id", i_person="person_id")
-    a = a.left_join(ids, "identity_id")
-    listed = a.select(person_id=a.person_id.fill_null(a.i_person))
+    listed = a.select("person_id")
     buyers = rfm.purchases(eng.table("outcomes")).select("person_id")
     owned = ibis.union(direct, listed, buyers).distinct()
     owned = owned.filter(owned.person_id.notnull())
@@ -402,10 +400,8 @@ def _owned_vs_rented(
     rented = {g: i for g, i in codes.items() if g != OWNED}
     ident = eng.table("identities")
     ident = ident.filter(ident.platform.notnull()).select("person_id", key=ident.platform)
-    a = eng.table("audience")
-    ids = eng.table("identities").select("identity_id", i_person="person_id")
-    a = a.left_join(ids, "identity_id")
-    a = a.select(person_id=a.person_id.fill_null(a.i_person), key=a.channel_id)
+    a = listed_people(eng)
+    a = a.select("person_id", key=a.channel_id)
     a = a.mutate(
         key=ibis.cases(*[(a.key == c, ibis.literal(g)) for c, g in ch_group.items()], else_=a.key)
         if ch_group
