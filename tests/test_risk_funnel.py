@@ -176,3 +176,19 @@ def test_cli_risk_and_funnel(demo_path):
     assert out.exit_code == 0 and "Funnel" in out.output
     out = runner.invoke(app, ["--workspace", str(demo_path), "funnel", "--persona", "jobseeker"])
     assert out.exit_code == 0 and "interview" in out.output
+
+
+def test_risk_credits_outcomes_as_the_picture_does(demo):
+    """risk re-states the picture's rule inside its own journey join: the two must agree."""
+    picture = demo.picture()
+    by_group: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    for r in picture.rows:
+        if r["channel_id"] == "(unattributed)":
+            continue
+        group = OWNED if r["owned"] else r["platform"]
+        by_group[group] = by_group.get(group, 0.0) + (r["dollars"] or 0.0)
+        counts[group] = counts.get(group, 0) + r["outcomes"]
+    for r in risk(demo).rows:
+        assert r["dollars"] == pytest.approx(by_group[r["platform"]], abs=0.05), r["platform"]
+        assert r["outcomes"] == counts[r["platform"]], r["platform"]
