@@ -1232,6 +1232,52 @@ def funnel_cmd(
     console.print(_table("Median days from the previous dated step (quartiles)", tcols, trows))
 
 
+@app.command("backup")
+def backup_cmd(
+    folder: Annotated[Path, typer.Argument(help="a new (or empty) folder to write the backup in")],
+) -> None:
+    """Copy every table to Parquet files in FOLDER, with a manifest of row counts and checksums."""
+    from .backup import backup
+
+    try:
+        with _open(create=False) as ws:
+            manifest = backup(ws, folder)
+    except TruefansError as e:
+        raise _fail(e) from e
+    rows = sum(t["rows"] for t in manifest["tables"].values())
+    console.print(
+        f"backup written to {escape(str(folder))}: {len(manifest['tables'])} tables, {rows:,} "
+        f"rows, schema version {manifest['schema_version']} (restore with `truefans restore`)",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@app.command("restore")
+def restore_cmd(
+    folder: Annotated[Path, typer.Argument(help="a folder written by `truefans backup`")],
+    replace: Annotated[
+        bool, typer.Option("--replace", help="overwrite the workspace if it exists")
+    ] = False,
+) -> None:
+    """Check a backup's checksums and restore it as the workspace (a new file, then a rename)."""
+    from .backup import restore
+    from .workspace import resolve_path
+
+    target = resolve_path(_state["workspace"])
+    try:
+        manifest = restore(folder, target, replace=replace)
+    except TruefansError as e:
+        raise _fail(e) from e
+    rows = sum(t["rows"] for t in manifest["tables"].values())
+    console.print(
+        f"restored {escape(str(target))} from {escape(str(folder))}: "
+        f"{len(manifest['tables'])} tables, {rows:,} rows, checksums verified",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
 @app.command("report")
 def report_cmd(
     output: Annotated[
