@@ -8,6 +8,7 @@ import pytest
 
 import truefans
 from truefans.credibility.behaviour import follow_bursts
+from truefans.credibility.features import prepare, prepare_features, username_features
 from truefans.credibility.model import FakeModel
 from truefans.credibility.prevalence import ErrorRates, estimate_prevalence, rogan_gladen
 from truefans.credibility.rules import BANDS, RuleScore
@@ -92,6 +93,57 @@ def test_every_likely_fake_has_a_reason() -> None:
     assert fake.sum() > 10
     assert (out.loc[fake, "reasons"].str.len() > 0).all()
     assert set(out["band"]) <= set(BANDS)
+
+
+def test_username_features_column_wise() -> None:
+    """Whitespace and a leading @ are not part of the name; no text = missing; digits are 0-9."""
+    names = [" @jen83 ", None, "", "   ", "bob", "éü12", 5, np.nan, "@@x1", "٣4"]
+    for s in (pd.Series(names, dtype=object), pd.Series(names[:6], dtype="str")):
+        f = username_features(s)
+        assert f.loc[0].tolist() == [5.0, 2.0, 0.4]
+        assert f.loc[1:3].isna().all().all()
+        assert f.loc[4].tolist() == [3.0, 0.0, 0.0]
+        assert f.loc[5].tolist() == [4.0, 2.0, 0.5]  # characters, not bytes
+    f = username_features(pd.Series(names, dtype=object))
+    assert f.loc[6:7].isna().all().all()  # not text
+    assert f.loc[8].tolist() == [2.0, 1.0, 0.5]
+    assert f.loc[9].tolist() == [2.0, 1.0, 0.5]  # an Arabic-Indic digit is not 0-9
+    sliced = username_features(pd.Series(["a1", "b22", "c"], index=[7, 8, 9]).iloc[1:])
+    assert sliced["username_digits"].tolist() == [2.0, 0.0]
+
+
+def test_odd_fields_are_listed_in_order() -> None:
+    frame = pd.DataFrame(
+        {
+            "followers_count": [-1.0, 5.0],
+            "following_count": [0.0, 7.0],
+            "has_photo": [2.0, 1.0],
+            "account_age_days": [-3.0, 10.0],
+        }
+    )
+    feats, odd = prepare(frame)
+    assert odd.tolist() == [
+        "negative followers count; account created in the future; "
+        "following = 0 (the list could not be read?); has photo not true/false",
+        "",
+    ]
+    assert feats.loc[0, ["followers_count", "following_count", "has_photo"]].isna().all()
+    assert feats.loc[1, "following_count"] == 7.0
+
+
+def test_prepared_once_scores_the_same() -> None:
+    frame = _profiles()
+    p = prepare_features(frame)
+    rs = RuleScore.load()
+    pd.testing.assert_frame_equal(rs.score(frame, prepared=p), rs.score(frame))
+    m = FakeModel.load()
+    assert np.array_equal(m.predict_proba(frame, prepared=p), m.predict_proba(frame))
+    some = np.array([True, False, True, False, True])
+    assert np.array_equal(
+        m.predict_proba(frame[some], prepared=p.subset(some)), m.predict_proba(frame)[some]
+    )
+    with pytest.raises(InvalidOption):
+        rs.score(frame.iloc[:2], prepared=p)
 
 
 def test_fit_is_sign_constrained_and_learns() -> None:

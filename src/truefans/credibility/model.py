@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import NotFitted
-from .features import prepare
+from .features import Prepared, prepare_features
 
 MODEL_FEATURES = (
     "log_followers",
@@ -37,22 +37,29 @@ MODEL_FEATURES = (
 )
 
 
-def model_features(frame: pd.DataFrame) -> pd.DataFrame:
-    """The model's inputs from profile columns (NaN where a profile field is missing)."""
-    f, _odd = prepare(frame)
-    x = pd.DataFrame(index=frame.index)
-    lf, lg, lp = (np.log1p(f[c]) for c in ("followers_count", "following_count", "posts_count"))
-    x["log_followers"] = lf
-    x["log_following"] = lg
-    x["log_posts"] = lp
-    x["log_bio_length"] = np.log1p(f["bio_length"])
-    x["log_following_per_follower"] = lg - lf
-    x["log_following_per_post"] = lg - lp
-    x["log_followers_per_post"] = lf - lp
-    for c in ("has_photo", "has_url", "verified", "username_digit_share"):
-        x[c] = f[c]
-    x["log_account_age"] = np.log1p(f["account_age_days"])
-    return x[list(MODEL_FEATURES)]
+def model_features(frame: pd.DataFrame, prepared: Prepared | None = None) -> pd.DataFrame:
+    """The model's inputs from profile columns (NaN where a profile field is missing).
+
+    ``prepared`` is ``prepare_features(frame)`` when the caller already has it.
+    """
+    f = (prepared if prepared is not None else prepare_features(frame)).features
+
+    def col(c: str) -> np.ndarray:
+        return f[c].to_numpy(dtype=np.float64)
+
+    lf, lg, lp = (np.log1p(col(c)) for c in ("followers_count", "following_count", "posts_count"))
+    x = {
+        "log_followers": lf,
+        "log_following": lg,
+        "log_posts": lp,
+        "log_bio_length": np.log1p(col("bio_length")),
+        "log_following_per_follower": lg - lf,
+        "log_following_per_post": lg - lp,
+        "log_followers_per_post": lf - lp,
+        **{c: col(c) for c in ("has_photo", "has_url", "verified", "username_digit_share")},
+        "log_account_age": np.log1p(col("account_age_days")),
+    }
+    return pd.DataFrame({c: x[c] for c in MODEL_FEATURES}, index=f.index)
 
 
 @dataclass
@@ -87,14 +94,15 @@ class FakeModel:
         self.trained_on_ = data_name
         return self
 
-    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
-        """P(fake) per row."""
+    def predict_proba(self, frame: pd.DataFrame, prepared: Prepared | None = None) -> np.ndarray:
+        """P(fake) per row (``prepared`` = ``prepare_features(frame)`` if already computed)."""
         if self.intercept_ is None:
             raise NotFitted("the model is not fitted: fit() it or use FakeModel.load()")
-        x = model_features(frame)
+        x = model_features(frame, prepared)
         z = np.full(len(x), self.intercept_)
         for c in self.features_:
-            v = x[c].fillna(self.medians_[c]).to_numpy(dtype=np.float64)
+            v = x[c].to_numpy(dtype=np.float64)
+            v = np.where(np.isnan(v), self.medians_[c], v)
             z += self.coef_[c] * (v - self.means_[c]) / self.scales_[c]
         return 1.0 / (1.0 + np.exp(-z))
 

@@ -28,7 +28,7 @@ import pandas as pd
 from scipy.optimize import minimize
 
 from ..errors import InvalidOption
-from .features import prepare
+from .features import Prepared, odd_texts, prepare_features
 
 #: the bands of a score; "insufficient data" wins over the others when fields are odd or too few
 BANDS = ("likely fake", "suspicious", "likely real", "insufficient data")
@@ -158,9 +158,7 @@ class RuleScore:
 
     def fit(self, frame: pd.DataFrame, y: np.ndarray, data_name: str = "") -> RuleScore:
         """Penalised logistic fit of the rule indicators, weights >= 0, shrunk to the prior."""
-        feats, _odd = prepare(frame)
-        for c in BEHAVIOUR_COLUMNS:
-            feats[c] = frame[c].astype("float64") if c in frame.columns else np.nan
+        feats = _with_behaviour(prepare_features(frame).features, frame)
         fired, clear = indicators(feats)
         y = np.asarray(y, dtype=np.float64)
         k = len(RULES)
@@ -247,79 +245,126 @@ class RuleScore:
         """The raw logit of every row (no insufficient-data handling): for evaluation."""
         return self.score(frame, explain=False)["logit"].to_numpy()
 
-    def score(self, frame: pd.DataFrame, explain: bool = True) -> pd.DataFrame:
+    def score(
+        self, frame: pd.DataFrame, explain: bool = True, prepared: Prepared | None = None
+    ) -> pd.DataFrame:
         """Score every row of ``frame`` (profile columns, ``username``, behaviour columns).
 
         Returns ``fake_score`` (0-1), ``band``, ``logit`` and, with ``explain``, ``reasons``
         (the fired rules, strongest first; "insufficient data: ..." when fields are odd or too
-        few) and ``used`` (the features the score could use).
+        few) and ``used`` (the features the score could use). ``prepared`` is
+        ``prepare_features(frame)`` when the caller already has it (e.g. to score with the
+        model too).
         """
         self._check()
         assert self.intercept_ is not None
-        feats, odd = prepare(frame)
-        for c in BEHAVIOUR_COLUMNS:
-            feats[c] = (
-                pd.to_numeric(frame[c], errors="coerce").astype("float64")
-                if c in frame.columns
-                else np.nan
-            )
+        prep = prepared if prepared is not None else prepare_features(frame)
+        if len(prep.features) != len(frame):
+            raise InvalidOption("the prepared features are not those of this frame")
+        feats = _with_behaviour(prep.features, frame)
         fired, clear = indicators(feats)
         wf = np.array([self.w_fire_[n] for n in RULE_NAMES])
         wc = np.array([self.w_clear_[n] for n in RULE_NAMES])
         evidence = fired.astype(np.float64) @ wf - clear.astype(np.float64) @ wc
         evaluated = (fired | clear).sum(axis=1)
-        odd_arr = odd.to_numpy(dtype=object)
-        is_odd = odd_arr != ""
+        is_odd = prep.odd_codes != 0
         insufficient = is_odd | (evaluated < MIN_RULES)
         # an uncertain record is pulled half way back to the base rate: no confident score
         logit = self.intercept_ + np.where(insufficient, 0.5 * evidence, evidence)
         p = 1.0 / (1.0 + np.exp(-logit))
-        band = np.where(
-            insufficient,
-            BANDS[3],
-            np.where(p >= LIKELY_FAKE, BANDS[0], np.where(p >= SUSPICIOUS, BANDS[1], BANDS[2])),
+        code = np.where(
+            insufficient, 3, np.where(p >= LIKELY_FAKE, 0, np.where(p >= SUSPICIOUS, 1, 2))
         )
-        out = pd.DataFrame(
-            {"fake_score": p, "band": band, "logit": logit, "insufficient": insufficient},
-            index=frame.index,
-        )
+        cols: dict[str, Any] = {
+            "fake_score": p,
+            "band": _texts(np.array(BANDS, dtype=object)[code], frame.index),
+            "logit": logit,
+            "insufficient": insufficient,
+        }
         if explain:
-            out["reasons"] = _reasons(fired, wf, odd_arr, insufficient, evaluated)
-            out["used"] = _used(feats)
-        return out
+            reasons = _reasons(fired, wf, prep.odd_codes, insufficient, evaluated)
+            cols["reasons"] = _texts(reasons, frame.index)
+            cols["used"] = _texts(_used(feats), frame.index)
+        return pd.DataFrame(cols, index=frame.index)
+
+
+def _texts(values: np.ndarray, index: pd.Index) -> pd.Series:
+    """Text columns kept as Python strings (no per-row conversion to Arrow on a million rows)."""
+    return pd.Series(values, index=index, dtype=object)
+
+
+def _with_behaviour(features: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
+    """The profile features plus the behaviour columns of ``frame`` (NaN where it has none)."""
+    extra = {
+        c: (
+            pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+            if c in frame.columns
+            else np.full(len(frame), np.nan)
+        )
+        for c in BEHAVIOUR_COLUMNS
+    }
+    return features.assign(**extra)
+
+
+def _codes(columns: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Row bit codes of boolean columns: the distinct codes and each row's position in them."""
+    n = len(columns[0]) if columns else 0
+    bits = np.zeros(n, dtype=np.int64)
+    for j, col in enumerate(columns):
+        bits |= col.astype(np.int64) << j
+    if len(columns) <= 22:  # a table over every possible code beats sorting a million rows
+        seen = np.bincount(bits, minlength=1 << len(columns)) > 0
+        uniq = np.flatnonzero(seen)
+        where = np.zeros(len(seen), dtype=np.int64)
+        where[uniq] = np.arange(len(uniq))
+        return uniq, where[bits]
+    uniq, inv = np.unique(bits, return_inverse=True)
+    return uniq, inv.reshape(-1)
 
 
 def _reasons(
     fired: np.ndarray,
     wf: np.ndarray,
-    odd: np.ndarray,
+    odd_codes: np.ndarray,
     insufficient: np.ndarray,
     evaluated: np.ndarray,
 ) -> np.ndarray:
     """One string per row, built once per distinct combination of fired rules (fast on 1 M)."""
-    k = fired.shape[1]
-    bits = (fired.astype(np.int64) << np.arange(k, dtype=np.int64)).sum(axis=1)
+    if len(fired) == 0:
+        return np.array([], dtype=object)
+    uniq, inv = _codes([fired[:, j] for j in range(fired.shape[1])])
     order = np.argsort(-wf, kind="stable")
-    texts: dict[int, str] = {}
-    for code in np.unique(bits):
-        parts = [RULES[j].reason for j in order if (code >> j) & 1 and wf[j] > 0]
-        texts[int(code)] = "; ".join(parts)
-    base = pd.Series(bits).map(texts).to_numpy(dtype=object)
+    texts = np.array(
+        [
+            "; ".join(RULES[j].reason for j in order if (int(code) >> j) & 1 and wf[j] > 0)
+            for code in uniq
+        ],
+        dtype=object,
+    )
+    base = texts[inv]
     if insufficient.any():
         idx = np.flatnonzero(insufficient)
-        for i in idx:
-            why = odd[i] or f"only {evaluated[i]} profile rule(s) could be evaluated"
-            head = f"insufficient data ({why})"
-            base[i] = f"{head}; {base[i]}" if base[i] else head
+        odd = odd_texts(odd_codes[idx])
+        # one head per distinct (odd fields, rules evaluated) pair
+        key = np.char.add(odd.astype(str), np.char.add("|", evaluated[idx].astype(str)))
+        uk, kinv = np.unique(key, return_inverse=True)
+        heads = np.empty(len(uk), dtype=object)
+        for u, k in enumerate(uk):
+            why, _, n_eval = str(k).rpartition("|")
+            heads[u] = (
+                f"insufficient data ({why or f'only {n_eval} profile rule(s) could be evaluated'})"
+            )
+        head = heads[kinv.reshape(-1)]
+        rest = base[idx]
+        base[idx] = np.where(rest != "", head + "; " + rest, head)
     return base
 
 
 def _used(feats: pd.DataFrame) -> np.ndarray:
     cols = [c for c in feats.columns if c != "username"]
-    present = feats[cols].notna().to_numpy()
-    bits = (present.astype(np.int64) << np.arange(len(cols), dtype=np.int64)).sum(axis=1)
-    texts = {
-        int(code): ",".join(c for j, c in enumerate(cols) if (code >> j) & 1)
-        for code in np.unique(bits)
-    }
-    return pd.Series(bits).map(texts).to_numpy(dtype=object)
+    uniq, inv = _codes([~np.isnan(feats[c].to_numpy(dtype=np.float64)) for c in cols])
+    texts = np.array(
+        [",".join(c for j, c in enumerate(cols) if (int(code) >> j) & 1) for code in uniq],
+        dtype=object,
+    )
+    return texts[inv] if len(feats) else np.array([], dtype=object)

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..credibility.behaviour import follow_bursts, never_engaged
+from ..credibility.features import prepare_features
 from ..credibility.model import FakeModel
 from ..credibility.prevalence import ErrorRates, estimate_prevalence
 from ..credibility.relevance import Profile, match_people, normalise_company
@@ -129,12 +130,16 @@ def score_audience(
     if scorer not in ("rules", "model"):
         raise InvalidOption(f"--scorer {scorer!r}: choose rules or model")
     rules = rules or RuleScore.load()
-    out = rules.score(df)
+    prepared = prepare_features(df)  # once, for both scorers
+    out = rules.score(df, prepared=prepared)
     counts = df[["followers_count", "following_count", "posts_count"]].notna().all(axis=1)
     out["model_score"] = np.nan
     if counts.any():
         model = FakeModel.load()
-        out.loc[counts, "model_score"] = model.predict_proba(df.loc[counts])
+        mask = counts.to_numpy()
+        out.loc[counts, "model_score"] = model.predict_proba(
+            df.loc[counts], prepared=prepared.subset(mask)
+        )
     if scorer == "model":
         use = counts & ~out["insufficient"]
         out.loc[use, "fake_score"] = out.loc[use, "model_score"]
