@@ -1310,6 +1310,45 @@ def serve_cmd(
     from .web.app import serve
 
     try:
+@app.command("forget")
+def forget_cmd(
+    who: Annotated[
+        str, typer.Argument(help="a person id, or one of their emails, phones or handles")
+    ],
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Remove a person from every table and rewrite the workspace file (right to erasure)."""
+    from .privacy import forget
+    from .workspace import resolve_path
+
+    try:
+        rep = forget(resolve_path(_state["workspace"]), who)
+    except TruefansError as e:
+        raise _fail(e) from e
+    if fmt is not Format.table:
+        rows = [{"table": t, "rows_deleted": n} for t, n in sorted(rep.deleted.items())]
+        print_rows(rows, fmt, payload=rep.to_dict())
+        return
+    if not rep.person_ids:
+        console.print("finished the file rewrite of an earlier forget; no person matched")
+        return
+    deleted = sum(rep.deleted.values())
+    console.print(
+        f"forgot {', '.join(rep.person_ids)}: {deleted:,} rows deleted in "
+        f"{len(rep.deleted)} tables, {sum(rep.nulled.values()):,} references cleared, "
+        f"{sum(rep.redacted.values()):,} texts redacted; the workspace file was rewritten",
+        highlight=False,
+        soft_wrap=True,
+    )
+    if rep.files:
+        console.print(
+            "the files they came from still hold them (delete or edit them): "
+            + ", ".join(escape(f) for f in rep.files),
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
         serve(_state["workspace"] or None, host=host, port=port)
     except TruefansError as e:
         raise _fail(e) from e
