@@ -101,6 +101,51 @@ def test_collapse_gives_distinct_rows_counts_and_the_way_back() -> None:
     np.testing.assert_array_equal(weighted.weights, 2 * c.weights)
 
 
+@pytest.mark.parametrize("n_distinct", [3, 60, 4000])
+def test_collapse_agrees_with_sorting_the_rows(n_distinct: int) -> None:
+    # few values per column (grouped in an array indexed by the packed numbers) or many (packed
+    # numbers grouped by hash), whole numbers in a range too wide for any array, -0.0 and 0.0
+    rng = np.random.default_rng(n_distinct)
+    n = 5000
+    cols = [
+        rng.integers(0, n_distinct, n).astype(float),
+        rng.integers(0, n_distinct, n) / 7,
+        rng.integers(0, n_distinct, n) * 1e9,
+        rng.choice([-0.0, 0.0, 0.5], n),
+    ]
+    c = collapse(*cols)
+    distinct, counts = np.unique(np.stack(cols, axis=1) + 0.0, axis=0, return_counts=True)
+    got = np.stack(c.columns, axis=1)
+    order = np.lexsort(got.T[::-1])
+    np.testing.assert_array_equal(got[order], distinct)
+    np.testing.assert_array_equal(c.weights[order], counts)
+    for column, given in zip(c.columns, cols, strict=True):
+        np.testing.assert_array_equal(column[c.inverse], given)
+
+
+def test_rfm_fits_stop_at_the_maximum(rfm) -> None:
+    """A Newton step from the reported parameters (Hessian from differences of the analytic
+    gradient) is tiny: the fit does not stop short along a flat ridge of the likelihood."""
+    for module, fit in ((bgnbd, fit_bgnbd), (pareto_nbd, fit_pareto_nbd)):
+        m = fit(*rfm)
+        likelihood = module._Likelihood(rfm_for_fit("test", *rfm, None))
+        theta = np.log([m.params[name] for name in module.NAMES])
+        _, grad = likelihood(theta)
+        h = 1e-5
+        hess = np.stack(
+            [
+                (likelihood(theta + h * e)[1] - likelihood(theta - h * e)[1]) / (2 * h)
+                for e in np.eye(4)
+            ]
+        )
+        step = np.linalg.solve((hess + hess.T) / 2, -grad)
+        assert np.abs(step).max() < 1e-7, (module.__name__, step)
+        ll = module.log_likelihood(m.params, *rfm)
+        assert ll == pytest.approx(m.report.log_likelihood, abs=1e-9)
+        shifted = dict(m.params, r=m.params["r"] * 1.001)
+        assert module.log_likelihood(shifted, *rfm) < ll
+
+
 def test_fitting_raw_rows_equals_fitting_collapsed_rows(rfm) -> None:
     c = collapse(*rfm)
     raw, collapsed = fit_bgnbd(*rfm), fit_bgnbd(*c.columns, weights=c.weights)

@@ -128,103 +128,90 @@ def collapse(*columns: npt.ArrayLike, weights: npt.ArrayLike | None = None) -> C
 
     With ``weights``, each input row counts its weight instead of 1. ``inverse`` maps every input
     row to its distinct row, so ``collapsed.columns[0][collapsed.inverse]`` gives the input back.
-    The distinct rows come in no particular order.
+    The distinct rows come in no particular order (the same for the same input).
     """
-    cols = [as_column(c, f"column {i}") + 0.0 for i, c in enumerate(columns)]  # -0.0 -> 0.0
+    cols = [as_column(c, f"column {i}") for i, c in enumerate(columns)]
     n = same_length(**{f"column {i}": c for i, c in enumerate(cols)})
-    w = check_weights(weights, n)
-    if n == 0:
-        return Collapsed(tuple(c[:0] for c in cols), np.zeros(0), np.zeros(0, dtype=np.intp))
-    grouped = _group_by_hash_table(cols)
-    if grouped is not None:
-        inverse, first = grouped
-        counts = np.bincount(inverse, weights=w, minlength=len(first)).astype(np.float64)
-        return Collapsed(tuple(c[first] for c in cols), counts, inverse)
-    order, new = _group_by_hash(cols)
-    if order is None:  # two different rows share a hash: sort on the values themselves
-        order, new = _group_by_sort(cols)
-    group = np.cumsum(new) - 1
-    first = order[new]
-    inverse = np.empty(n, dtype=np.intp)
-    inverse[order] = group
-    counts = np.bincount(group, weights=w[order]).astype(np.float64)
-    return Collapsed(tuple(c[first] for c in cols), counts, inverse)
+    return collapse_checked(cols, None if weights is None else check_weights(weights, n))
 
 
-def _row_hash(cols: list[Array]) -> npt.NDArray[np.uint64]:
-    key = np.zeros(len(cols[0]), dtype=np.uint64)
+def collapse_checked(cols: Sequence[Array], weights: Array | None = None) -> Collapsed:
+    """:func:`collapse` of columns already checked (finite 1-D float64 of one length >= 1).
+
+    Exact and in linear time: each column's values are numbered by a hash table on that column
+    (``pandas.factorize``; few distinct values, so a small table), the numbers are packed into
+    one integer key (mixed radix), and the keys are grouped by counting (an array indexed by
+    key) while the product of the columns' numbers of distinct values is small, by a hash table
+    on the integer key otherwise. Floats are only compared for equality within a column, so
+    no collision between different rows can happen.
+    """
+    n = len(cols[0])
+    dense_limit = max(2 * n, 1 << 20)
+    key: npt.NDArray[np.int64] | None = None
+    size = 1
     for c in cols:
-        key = _splitmix(key ^ c.view(np.uint64))
-    return key
+        codes, m = _numbered(c, dense_limit)
+        if key is None:
+            key = codes
+        else:
+            if size * m > dense_limit:
+                key, size = _group_keys(key, size, dense_limit)
+            key = key * m + codes
+        size *= m
+    assert key is not None
+    inverse, n_groups = _group_keys(key, size, dense_limit)
+    first = np.empty(n_groups, dtype=np.intp)
+    first[inverse] = np.arange(n, dtype=np.intp)  # any row of a group: its rows are identical
+    counts = np.bincount(inverse, weights=weights, minlength=n_groups).astype(np.float64)
+    return Collapsed(tuple(c[first] + 0.0 for c in cols), counts, inverse)
 
 
-def _group_by_hash_table(
-    cols: list[Array],
-) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]] | None:
-    """Groups by a hash table on a 64-bit hash of each row (linear time, no sort): each row's
-    group and each group's first row; ``None`` if a hash is shared by different rows (checked
-    exactly against the rows themselves)."""
+def distinct(values: Array) -> tuple[Array, npt.NDArray[np.intp]]:
+    """The distinct values of a checked column (in no particular order) and each value's index
+    among them: ``uniques[inverse]`` gives the column back."""
     import pandas as pd
 
-    codes, uniques = pd.factorize(_row_hash(cols))
-    n_groups = len(uniques)
-    # groups in the order of their hash, as the sorting path gives them: only the distinct
-    # keys are sorted, and results do not depend on which path ran
-    rank = np.empty(n_groups, dtype=np.intp)
-    rank[np.argsort(np.asarray(uniques), kind="stable")] = np.arange(n_groups, dtype=np.intp)
-    inverse = rank[np.asarray(codes, dtype=np.intp)]
-    first = np.empty(n_groups, dtype=np.intp)
-    first[inverse[::-1]] = np.arange(len(inverse) - 1, -1, -1, dtype=np.intp)
-    for c in cols:
-        if (c != c[first][inverse]).any():
-            return None
-    return inverse, first
+    codes, uniques = pd.factorize(values + 0.0)
+    return np.asarray(uniques, dtype=np.float64), np.asarray(codes, dtype=np.intp)
 
 
-def _splitmix(z: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
-    """The splitmix64 finaliser: every input bit affects every output bit."""
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
+def _numbered(c: Array, limit: int) -> tuple[npt.NDArray[np.int64], int]:
+    """A number in [0, m) for each value, the same for equal values and only for them, and m.
 
-
-def _group_by_hash(
-    cols: list[Array],
-) -> tuple[npt.NDArray[np.intp] | None, npt.NDArray[np.bool_]]:
-    """Rows ordered by a 64-bit hash of their bit patterns (a 1-key sort instead of a lexsort),
-    with the first row of each group marked; ``None`` if a hash is shared by different rows."""
-    key = _row_hash(cols)
-    order = np.argsort(key, kind="stable")
-    k = key[order]
-    new = np.ones(len(k), dtype=bool)
-    new[1:] = k[1:] != k[:-1]
-    for c in cols:
-        s = c[order]
-        if ((s[1:] != s[:-1]) & ~new[1:]).any():
-            return None, new
-    return order, new
-
-
-def _group_by_sort(cols: list[Array]) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.bool_]]:
-    order = np.lexsort(cols[::-1])
-    new = np.ones(len(order), dtype=bool)
-    new[1:] = False
-    for c in cols:
-        s = c[order]
-        new[1:] |= s[1:] != s[:-1]
-    return order, new
-
-
-def _minimise(
-    objective: Objective, x0: Array, total: float, tight: bool
-) -> tuple[Array, float, int, bool, str]:
-    """BFGS on the mean negative log-likelihood (scale-free tolerances).
-
-    The log-parameters are theta = B tanh(phi / B) of free variables phi, which keeps them inside
-    [-B, B] smoothly. (L-BFGS-B with box bounds was tried first: in SciPy 1.17 each of its steps
-    cost milliseconds of OpenBLAS thread wake-ups on a busy 2-core machine, 5x the whole
-    likelihood work of a 1,000,000-customer fit; BFGS's 4x4 algebra stays in NumPy.)
+    Whole numbers in a range under ``limit`` (counts, days) are their own numbers (minus the
+    smallest); other columns are numbered by a hash table on their values.
     """
+    head = c[:64]
+    if (head == np.floor(head)).all():
+        lo = float(c.min())
+        shifted = c - lo
+        if float(shifted.max()) < limit:
+            whole = shifted.astype(np.int64)
+            if (whole == shifted).all():
+                return whole, int(whole.max()) + 1
+    import pandas as pd
+
+    codes, distinct = pd.factorize(c + 0.0)  # + 0.0: -0.0 and 0.0 are one value
+    return np.asarray(codes, dtype=np.int64), len(distinct)
+
+
+def _group_keys(
+    key: npt.NDArray[np.int64], size: int, dense_limit: int
+) -> tuple[npt.NDArray[np.intp], int]:
+    """Each key's rank among the distinct keys (all in [0, size)), and how many there are."""
+    if size <= dense_limit:
+        present = np.bincount(key, minlength=size) > 0
+        rank = np.cumsum(present, dtype=np.intp) - 1
+        return rank[key], int(rank[-1]) + 1
+    import pandas as pd
+
+    codes, distinct = pd.factorize(key)
+    return np.asarray(codes, dtype=np.intp), len(distinct)
+
+
+def _in_phi(objective: Objective, total: float) -> Objective:
+    """The mean negative log-likelihood and its gradient over free variables phi, where the
+    log-parameters are theta = B tanh(phi / B) (kept inside [-B, B] smoothly)."""
     bound = LOG_BOUND
 
     def f(phi: Array) -> tuple[float, Array]:
@@ -234,11 +221,86 @@ def _minimise(
             return 1e300, np.zeros_like(phi)
         return -ll / total, -grad * (1.0 - squash**2) / total
 
-    phi0 = bound * np.arctanh(np.clip(x0, -bound, bound) / bound * (1.0 - 1e-9))
-    options = {"maxiter": 2000, "gtol": 1e-9} if tight else {"maxiter": 200, "gtol": 1e-5}
+    return f
+
+
+def _theta(phi: Array) -> Array:
+    return LOG_BOUND * np.tanh(np.asarray(phi, dtype=np.float64) / LOG_BOUND)
+
+
+def _phi(theta: Array) -> Array:
+    bound = LOG_BOUND
+    return bound * np.arctanh(np.clip(theta, -bound, bound) / bound * (1.0 - 1e-9))
+
+
+def _inverse_curvature(
+    f: Objective, phi: Array, g0: Array | None = None, step: float = 1e-5
+) -> Array | None:
+    """The inverse Hessian of ``f`` at ``phi`` (forward differences of the analytic gradient
+    ``g0`` there), or ``None`` if it is not positive definite there."""
+    if g0 is None:
+        _, g0 = f(phi)
+    k = len(phi)
+    h = np.empty((k, k))
+    for i in range(k):
+        e = np.zeros(k)
+        e[i] = step
+        h[:, i] = (f(phi + e)[1] - g0) / step
+    h = (h + h.T) / 2.0
+    if not np.all(np.isfinite(h)):
+        return None
+    try:
+        low = np.linalg.cholesky(h)
+    except np.linalg.LinAlgError:
+        return None
+    inv_low = np.linalg.inv(low)
+    return np.asarray(inv_low.T @ inv_low)
+
+
+def _newton_polish(f: Objective, phi: Array, value: float, grad: Array) -> Array:
+    """Newton steps from where BFGS stopped, with the Hessian from differences of the analytic
+    gradient (an inexact Hessian slows Newton's convergence a little but does not move the point
+    it converges to, where the exact gradient vanishes). BFGS stops on a small gradient, which
+    on a flat ridge of the likelihood (Pareto/NBD's s and beta) can still leave the parameters
+    visibly short of the maximum; a step is kept only if it shrinks the gradient without
+    lowering the likelihood beyond rounding."""
+    for _ in range(3):
+        hess_inv = _inverse_curvature(f, phi, grad)
+        if hess_inv is None:
+            break
+        step = -(hess_inv @ grad)
+        size = float(np.abs(step).max())
+        if size < 1e-13:
+            break
+        value_new, grad_new = f(phi + step)
+        worse = value_new > value + 1e-13 * (1.0 + abs(value))
+        if worse or np.abs(grad_new).max() >= np.abs(grad).max():
+            break
+        phi, value, grad = phi + step, value_new, grad_new
+        if size < 1e-6:  # the next step would be under 1e-10: Newton with a good Hessian
+            break
+    return phi
+
+
+def _minimise(
+    f: Objective, phi0: Array, tight: bool, hess_inv0: Array | None = None
+) -> tuple[Array, float, int, bool, str]:
+    """BFGS on a mean negative log-likelihood over phi (scale-free tolerances).
+
+    (L-BFGS-B with box bounds was tried first: in SciPy 1.17 each of its steps cost
+    milliseconds of OpenBLAS thread wake-ups on a busy 2-core machine, 5x the whole likelihood
+    work of a 1,000,000-customer fit; BFGS's 4x4 algebra stays in NumPy.)
+    """
+    options: dict[str, object] = (
+        {"maxiter": 2000, "gtol": 1e-9} if tight else {"maxiter": 200, "gtol": 1e-5}
+    )
+    if hess_inv0 is not None:
+        options["hess_inv0"] = hess_inv0
     res = minimize(f, phi0, jac=True, method="BFGS", options=options)
-    theta = bound * np.tanh(np.asarray(res.x, dtype=np.float64) / bound)
-    return theta, -float(res.fun) * total, int(res.nit), bool(res.success), str(res.message)
+    phi = np.asarray(res.x, dtype=np.float64)
+    if tight and np.isfinite(res.fun):
+        phi = _newton_polish(f, phi, float(res.fun), np.asarray(res.jac, dtype=np.float64))
+    return phi, float(res.fun), int(res.nit), bool(res.success), str(res.message)
 
 
 def maximise(
@@ -256,18 +318,25 @@ def maximise(
     loose phase from every start more cheaply; the best start is then polished on all rows.
     """
     loose, loose_n = explore if explore is not None else (objective, n_customers)
+    f_loose = _in_phi(loose, loose_n)
     tried: list[tuple[float, Array, int]] = []
     for start in starts:
         theta0 = np.clip(np.log(np.asarray(start, dtype=np.float64)), -LOG_BOUND, LOG_BOUND)
-        theta, ll, nit, _, _ = _minimise(loose, theta0, loose_n, tight=False)
-        tried.append((ll if np.isfinite(ll) else -np.inf, theta, nit))
-    best_ll, best_theta, _ = max(tried, key=lambda t: t[0])
+        phi, mean_nll, nit, _, _ = _minimise(f_loose, _phi(theta0), tight=False)
+        ll = -mean_nll * loose_n
+        tried.append((ll if np.isfinite(ll) else -np.inf, phi, nit))
+    best_ll, best_phi, _ = max(tried, key=lambda t: t[0])
     if not np.isfinite(best_ll) or best_ll <= -1e299 * loose_n:
         raise ConvergenceError(
             f"{model}: the log-likelihood could not be evaluated at any of {len(starts)} starting "
             "points; check the data (time unit, T >= recency) or try a coarser time unit"
         )
-    theta, ll, nit, success, message = _minimise(objective, best_theta, n_customers, tight=True)
+    # the mean log-likelihood of a sample of the rows curves like that of all rows: its
+    # Hessian (cheap on the sample) starts BFGS on all rows with Newton-like steps
+    hess_inv0 = _inverse_curvature(f_loose, best_phi)
+    f_all = _in_phi(objective, n_customers)
+    phi, _, nit, success, message = _minimise(f_all, best_phi, tight=True, hess_inv0=hess_inv0)
+    theta = _theta(phi)
     iterations = nit + sum(t[2] for t in tried)
     ll_check, grad = objective(theta)
     grad_norm = float(np.linalg.norm(grad))

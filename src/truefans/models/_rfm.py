@@ -16,7 +16,7 @@ from truefans.models._fit import (
     InvalidModelData,
     as_column,
     check_weights,
-    collapse,
+    collapse_checked,
     require,
     same_length,
 )
@@ -62,7 +62,7 @@ def rfm_for_fit(
     """Checked rows to fit; raw rows (no weights) are collapsed into weighted distinct rows."""
     xa, ta, Ta = rfm_arrays(x, t_x, T)
     if weights is None:
-        c = collapse(xa, ta, Ta)
+        c = collapse_checked([xa, ta, Ta])
         xa, ta, Ta = c.columns
         w = c.weights
     else:
@@ -98,7 +98,7 @@ def by_pairs(x: Array, T: Array) -> tuple[Array, Array, npt.NDArray[np.intp]]:
     """Distinct (x, T) pairs and each row's pair: predictions that depend on (x, T) only."""
     if len(x) <= 64:
         return x, T, np.arange(len(x))
-    c = collapse(x, T)
+    c = collapse_checked([x, T])
     return c.columns[0], c.columns[1], c.inverse
 
 

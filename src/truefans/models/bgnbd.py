@@ -6,13 +6,22 @@ with probability p ~ Beta(a, b). Time is in the caller's unit; alpha is in that 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1, roots_jacobi
 
-from truefans.models._fit import Array, FitReport, InvalidModelData, dot, maximise, sample_rows
+from truefans.models._fit import (
+    Array,
+    FitReport,
+    InvalidModelData,
+    distinct,
+    dot,
+    maximise,
+    sample_rows,
+)
 from truefans.models._rfm import (
     RFM,
     by_pairs,
@@ -35,14 +44,14 @@ class _Likelihood:
     def __init__(self, d: RFM) -> None:
         w = d.weights
         self.total = float(w.sum())
-        self.ux, ix = np.unique(d.x, return_inverse=True)
-        self.wx = np.bincount(ix, w)
-        self.uT, iT = np.unique(d.T, return_inverse=True)
-        self.wT = np.bincount(iT, w)
-        self.wxT = np.bincount(iT, w * d.x)
+        self.ux, ix = distinct(d.x)
+        self.wx = np.bincount(ix, w, minlength=len(self.ux))
+        self.uT, iT = distinct(d.T)
+        self.wT = np.bincount(iT, w, minlength=len(self.uT))
+        self.wxT = np.bincount(iT, w * d.x, minlength=len(self.uT))
         rep = d.x > 0
         self.rx, self.rw, self.riT, self.rix = d.x[rep], w[rep], iT[rep], ix[rep]
-        self.ut, self.rit = np.unique(d.t_x[rep], return_inverse=True)
+        self.ut, self.rit = distinct(d.t_x[rep])
 
     def __call__(self, theta: Array) -> tuple[float, Array]:
         r, alpha, a, b = np.exp(theta)
@@ -223,3 +232,23 @@ def fit_bgnbd(
         explore = (_Likelihood(part), part.n_customers)
     report = maximise("bgnbd", NAMES, _Likelihood(d), starts, d.n_customers, len(d.x), explore)
     return BGNBD(report)
+
+
+def log_likelihood(
+    params: Mapping[str, float],
+    x: npt.ArrayLike,
+    t_x: npt.ArrayLike,
+    T: npt.ArrayLike,
+    weights: npt.ArrayLike | None = None,
+) -> float:
+    """The BG/NBD log-likelihood at ``params`` (r, alpha, a, b), in the papers' units (natural log,
+    summed over customers), on the same inputs as :func:`fit_bgnbd`: to compare two solutions."""
+    d = rfm_for_fit("BG/NBD", x, t_x, T, weights)
+    return _Likelihood(d)(_log_params(params))[0]
+
+
+def _log_params(params: Mapping[str, float]) -> Array:
+    values = np.array([float(params[n]) for n in NAMES])
+    if not np.all(np.isfinite(values)) or (values <= 0).any():
+        raise InvalidModelData(f"BG/NBD parameters must be positive numbers, got {dict(params)}")
+    return np.log(values)

@@ -12,6 +12,7 @@ so that z = |alpha - beta| / m < 1 (see :mod:`truefans.models._hyp` for the seri
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -206,3 +207,25 @@ def fit_pareto_nbd(
         explore = (_Likelihood(part), part.n_customers)
     report = maximise("pareto_nbd", NAMES, _Likelihood(d), starts, d.n_customers, len(d.x), explore)
     return ParetoNBD(report)
+
+
+def log_likelihood(
+    params: Mapping[str, float],
+    x: npt.ArrayLike,
+    t_x: npt.ArrayLike,
+    T: npt.ArrayLike,
+    weights: npt.ArrayLike | None = None,
+) -> float:
+    """The Pareto/NBD log-likelihood at ``params`` (r, alpha, s, beta), in the papers' units (natural log,
+    summed over customers), on the same inputs as :func:`fit_pareto_nbd`: to compare two solutions."""
+    d = rfm_for_fit("Pareto/NBD", x, t_x, T, weights)
+    return _Likelihood(d)(_log_params(params))[0]
+
+
+def _log_params(params: Mapping[str, float]) -> Array:
+    values = np.array([float(params[n]) for n in NAMES])
+    if not np.all(np.isfinite(values)) or (values <= 0).any():
+        raise InvalidModelData(
+            f"Pareto/NBD parameters must be positive numbers, got {dict(params)}"
+        )
+    return np.log(values)
