@@ -200,9 +200,12 @@ def _group_keys(
 ) -> tuple[npt.NDArray[np.intp], int]:
     """Each key's rank among the distinct keys (all in [0, size)), and how many there are."""
     if size <= dense_limit:
-        present = np.bincount(key, minlength=size) > 0
-        rank = np.cumsum(present, dtype=np.intp) - 1
-        return rank[key], int(rank[-1]) + 1
+        present = np.zeros(size, dtype=bool)
+        present[key] = True
+        keys = np.flatnonzero(present)
+        rank = np.empty(size, dtype=np.intp)  # only read where a key is present
+        rank[keys] = np.arange(len(keys), dtype=np.intp)
+        return rank[key], len(keys)
     import pandas as pd
 
     codes, distinct = pd.factorize(key)
