@@ -1,8 +1,10 @@
 """What every model fit shares: input checks, collapsing rows, the optimiser and its report.
 
 Every model maximises a weighted log-likelihood over the logarithms of its (positive) parameters
-with BFGS and an analytic gradient, from a few fixed starting points, and then polishes the
-best start with tight tolerances. The report says honestly how that went.
+with BFGS and an analytic gradient, from a few fixed starting points at a loose tolerance (on a
+sample of the rows when there are many), then from the best one on all rows: BFGS started with
+the Hessian found where the loose phase stopped, to a tight tolerance, and Newton steps to the
+point where the gradient vanishes. The report says honestly how that went.
 """
 
 from __future__ import annotations
