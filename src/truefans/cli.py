@@ -88,10 +88,19 @@ def _fail(e: TruefansError) -> typer.Exit:
 def _analysis(fn: Callable[..., Result], **options: Any) -> Result:
     """Run an analysis on the workspace; a user's mistake becomes one line and an exit code."""
     try:
-        with _open(create=False) as ws:
+        with _open_analysis(fn.__name__) as ws:
             return fn(ws, **options)
     except TruefansError as e:
         raise _fail(e) from e
+
+
+def _open_analysis(name: str) -> Any:
+    """The workspace an analysis runs on: a Spark workspace for the analyses with a Spark path."""
+    from .engine.spark import is_spark, open_for_analysis
+
+    if is_spark(_state["workspace"]):
+        return open_for_analysis(_state["workspace"], name)
+    return _open(create=False)
 
 
 def _machine_readable(res: Result, fmt: Format) -> bool:
@@ -380,6 +389,29 @@ def imports(fmt: FormatOpt = Format.table) -> None:
         raise _fail(e) from e
     rows = [{str(k): plain(v) for k, v in r.items()} for r in df.to_dict(orient="records")]
     print_rows(rows, fmt, "Imports")
+
+
+@app.command("export-parquet")
+def export_parquet_cmd(
+    out: Annotated[Path, typer.Argument(help="folder to write (new, or --replace)")],
+    replace: Annotated[
+        bool, typer.Option("--replace", help="overwrite the folder if it holds an export")
+    ] = False,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Write the canonical tables as Parquet datasets (for `--workspace local-spark:DIR`)."""
+    from .engine.parquet import export_parquet
+
+    try:
+        with _open(create=False) as ws:
+            manifest = export_parquet(ws, out, replace=replace)
+    except TruefansError as e:
+        raise _fail(e) from e
+    rows = [
+        {"table": t.name, "rows": t.rows, "partitioned_by": t.partition or ""}
+        for t in manifest.tables.values()
+    ]
+    print_rows(rows, fmt, f"Exported to {manifest.path}")
 
 
 @app.command()

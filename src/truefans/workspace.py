@@ -85,6 +85,10 @@ def resolve_path(path: str | os.PathLike[str] | None) -> Path:
 
 def open_workspace(path: str | os.PathLike[str] | None = None, *, create: bool = True) -> Workspace:
     """Open (and create or migrate) the workspace at ``path`` (default ``./truefans.duckdb``)."""
+    from .engine.spark import duckdb_only, is_spark
+
+    if is_spark(path):  # a Parquet folder for Spark: only some analyses have a Spark path
+        raise duckdb_only(path if path is not None else os.environ.get(ENV_WORKSPACE))
     p = resolve_path(path)
     if p.is_dir():
         raise WorkspaceError(f"{p} is a directory; give the path of a workspace file")
