@@ -151,7 +151,7 @@ def _outcomes(
             "type",
             value=o.value.cast("float64"),
             currency="currency",
-        )
+        ).order_by("outcome_id")  # a total order: the same journeys and draws on every engine
     )
 
 
@@ -293,7 +293,11 @@ def _timing_data(
         t = t.filter(t.ts >= ibis.timestamp(_start(since) - timedelta(days=window_days)))
     if until is not None:
         t = t.filter(t.ts < ibis.timestamp(_start(until + timedelta(days=1))))
-    touches = eng.execute(t.select("person_id", "ts", "channel_id", "content_id"))
+    touches = eng.execute(
+        t.select("person_id", "ts", "channel_id", "content_id", "touch_id").order_by(
+            ["person_id", "ts", "touch_id"]  # a total order, the same on every engine
+        )
+    )
     labels, _ = _labels(eng, by, touches)
     names = sorted(labels.unique().tolist())
     counted = outcomes[outcomes["type"].isin(types)]
