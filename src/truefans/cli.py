@@ -1310,38 +1310,6 @@ def restore_cmd(
     )
 
 
-@app.command("report")
-def report_cmd(
-    output: Annotated[
-        str, typer.Option("--output", "-o", help="the HTML file to write")
-    ] = "truefans-report.html",
-    since: SinceOpt = None,
-    until: UntilOpt = None,
-    outcome: OutcomeOpt = None,
-) -> None:
-    """Write one self-contained HTML report (opens offline, prints cleanly)."""
-    from .report.render import write_report
-
-    try:
-        with _open(create=False) as ws:
-            filters = {
-                k: v for k, v in (("since", since), ("until", until), ("outcome", outcome)) if v
-            }
-            path = write_report(ws, output, **filters)
-    except TruefansError as e:
-        raise _fail(e) from e
-    console.print(f"Report written to {escape(str(path))}", highlight=False)
-
-
-@app.command("serve")
-def serve_cmd(
-    host: Annotated[str, typer.Option("--host", help="address to bind")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="port to listen on")] = 8000,
-) -> None:
-    """Start the local web app: drop export files, browse every analysis (Ctrl-C stops it)."""
-    from .web.app import serve
-
-    try:
 @app.command("forget")
 def forget_cmd(
     who: Annotated[
@@ -1381,6 +1349,38 @@ def forget_cmd(
         )
 
 
+@app.command("report")
+def report_cmd(
+    output: Annotated[
+        str, typer.Option("--output", "-o", help="the HTML file to write")
+    ] = "truefans-report.html",
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    outcome: OutcomeOpt = None,
+) -> None:
+    """Write one self-contained HTML report (opens offline, prints cleanly)."""
+    from .report.render import write_report
+
+    try:
+        with _open(create=False) as ws:
+            filters = {
+                k: v for k, v in (("since", since), ("until", until), ("outcome", outcome)) if v
+            }
+            path = write_report(ws, output, **filters)
+    except TruefansError as e:
+        raise _fail(e) from e
+    console.print(f"Report written to {escape(str(path))}", highlight=False)
+
+
+@app.command("serve")
+def serve_cmd(
+    host: Annotated[str, typer.Option("--host", help="address to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="port to listen on")] = 8000,
+) -> None:
+    """Start the local web app: drop export files, browse every analysis (Ctrl-C stops it)."""
+    from .web.app import serve
+
+    try:
         serve(_state["workspace"] or None, host=host, port=port)
     except TruefansError as e:
         raise _fail(e) from e
