@@ -10,7 +10,14 @@ import truefans
 from truefans.credibility.behaviour import follow_bursts
 from truefans.credibility.features import prepare, prepare_features, username_features
 from truefans.credibility.model import FakeModel
-from truefans.credibility.prevalence import ErrorRates, estimate_prevalence, rogan_gladen
+from truefans.credibility.prevalence import (
+    ErrorRates,
+    ScoreCalibration,
+    estimate_prevalence,
+    estimate_prevalence_sweep,
+    median_sweep,
+    rogan_gladen,
+)
 from truefans.credibility.rules import BANDS, RuleScore
 from truefans.errors import InvalidOption, NotFitted
 from truefans.measure.credibility import credibility
@@ -186,6 +193,59 @@ def test_rogan_gladen_inverts_the_flag_rates() -> None:
         rogan_gladen(0.3, ErrorRates(0.4, 0.5, 10, 10))
 
 
+def test_median_sweep_recovers_the_share_at_any_base_rate() -> None:
+    rng = np.random.default_rng(3)
+    cal = ScoreCalibration(rng.normal(2.0, 1.0, 3000), rng.normal(0.0, 1.0, 3000))
+    for share in (0.05, 0.3, 0.6):
+        k = int(20_000 * share)
+        scores = np.r_[rng.normal(2.0, 1.0, k), rng.normal(0.0, 1.0, 20_000 - k)]
+        assert median_sweep(scores, cal) == pytest.approx(share, abs=0.02)
+        est = estimate_prevalence_sweep(scores, cal, draws=200)
+        assert est.low <= est.estimate <= est.high
+        assert est.low < share < est.high
+        assert est.high - est.low < 0.1
+    # a score that cannot tell fakes from reals cannot correct anything
+    useless = ScoreCalibration(rng.normal(0, 1, 500), rng.normal(0, 1, 500))
+    with pytest.raises(InvalidOption):
+        median_sweep(rng.normal(0, 1, 100), useless)
+    with pytest.raises(InvalidOption):
+        ScoreCalibration(np.array([]), np.array([1.0]))
+
+
+def test_shipped_calibration_is_out_of_fold_srf() -> None:
+    cal = RuleScore.shipped_calibration()
+    assert cal is not None and "SRF" in cal.source
+    assert (len(cal.fake), len(cal.real)) == (98, 877)
+    tpr, fpr = cal.rates(cal.cutoffs)
+    assert (tpr - fpr).max() > 0.5  # the rule score separates SRF's fakes out of fold
+
+
+def test_model_is_piecewise_linear() -> None:
+    """A U-shaped effect (too few and too many follows are both suspect) is learnt, which a
+    straight line in the log count cannot do."""
+    rng = np.random.default_rng(5)
+    n = 3000
+    following = np.exp(rng.uniform(0, 9, n))
+    mid = (following > 50) & (following < 1500)
+    y = (rng.random(n) < np.where(mid, 0.05, 0.8)).astype(int)
+    frame = pd.DataFrame(
+        {
+            "following_count": following.round() + 1,
+            "followers_count": np.exp(rng.uniform(2, 8, n)).round(),
+            "posts_count": np.exp(rng.uniform(0, 6, n)).round(),
+        }
+    )
+    probe = pd.DataFrame(
+        {"following_count": [5.0, 300.0, 6000.0], "followers_count": 400.0, "posts_count": 50.0}
+    )
+    p = FakeModel(knots=3).fit(frame, y).predict_proba(probe)
+    assert p[1] < 0.3 < min(p[0], p[2])
+    line = FakeModel(knots=0).fit(frame, y).predict_proba(probe)
+    assert not (line[1] < 0.3 < min(line[0], line[2]))
+    again = FakeModel.from_dict(FakeModel(knots=3).fit(frame, y).to_dict())
+    assert np.allclose(again.predict_proba(probe), p)
+
+
 def test_bursts_need_many_follows_in_a_short_window() -> None:
     quiet = pd.date_range("2024-01-01 09:17", periods=60, freq="37h")
     burst = pd.date_range("2024-02-10 03:00", periods=30, freq="1min")
@@ -205,6 +265,8 @@ def test_credibility_on_the_demo(demo_path) -> None:
             assert r["quality_index_low"] <= r["quality_index"] <= r["quality_index_high"]
             assert r["ghost"] + r["engaged"] == r["listed"]
             assert r["real_audience"] <= r["followers"]
+            if r["fake_share"] is not None:
+                assert r["fake_share_low"] <= r["fake_share"] <= r["fake_share_high"]
         listing = credibility(ws, list_people=True)
         t = listing.table
         for col in (

@@ -29,6 +29,7 @@ from scipy.optimize import minimize
 
 from ..errors import InvalidOption
 from .features import Prepared, odd_texts, prepare_features
+from .prevalence import ScoreCalibration
 
 #: the bands of a score; "insufficient data" wins over the others when fields are odd or too few
 BANDS = ("likely fake", "suspicious", "likely real", "insufficient data")
@@ -232,6 +233,20 @@ class RuleScore:
         """The weights shipped with the package."""
         text = resources.files("truefans").joinpath("data/credibility_rules.json").read_text()
         return cls.from_dict(json.loads(text))
+
+    @staticmethod
+    def shipped_calibration() -> ScoreCalibration | None:
+        """The out-of-fold rule logits of the labelled accounts the shipped weights were fitted
+        on (for the median-sweep fake share); None if the weights file has none."""
+        text = resources.files("truefans").joinpath("data/credibility_rules.json").read_text()
+        c = json.loads(text).get("calibration")
+        if not c:
+            return None
+        return ScoreCalibration(
+            np.asarray(c["fake"], dtype=np.float64),
+            np.asarray(c["real"], dtype=np.float64),
+            str(c.get("source", "")),
+        )
 
     def _check(self) -> None:
         if self.intercept_ is None:

@@ -24,7 +24,7 @@ import pandas as pd
 from ..credibility.behaviour import follow_bursts, never_engaged
 from ..credibility.features import prepare_features
 from ..credibility.model import FakeModel
-from ..credibility.prevalence import ErrorRates, estimate_prevalence
+from ..credibility.prevalence import ErrorRates, estimate_prevalence, estimate_prevalence_sweep
 from ..credibility.relevance import Profile, match_people, normalise_company
 from ..credibility.rules import BANDS, RuleScore
 from ..errors import InvalidOption, NotEnoughData
@@ -200,9 +200,9 @@ def credibility(
         "relevant": "matches the profile" if prof else "no profile given: everyone counts",
         "quality_index": "share of listed followers who are likely real AND relevant AND "
         "(reachable OR engaged); 95 % Wilson interval",
-        "fake_share": "Rogan–Gladen correction of the likely-fake share among followers the "
-        "score could judge, with error rates measured out of fold on SRF; bootstrap 95 % "
-        "interval",
+        "fake_share": "median sweep (Rogan–Gladen correction at every cut-off of the rule "
+        "score, median) among followers the score could judge, with error rates measured out "
+        "of fold on SRF; bootstrap 95 % interval",
     }
     extra: dict[str, Any] = {"profile": prof.describe() if prof else None, "as_of": as_of_d}
     if list_people:
@@ -227,6 +227,7 @@ def credibility(
         )
         return Result("credibility", table.reset_index(drop=True), assumptions, extra)
     er = rules_error_rates()
+    cal = RuleScore.shipped_calibration()
     followers = _follower_counts(ws, as_of_d)
     rows: list[dict[str, Any]] = []
     for plat, g in df.groupby("platform", sort=True):
@@ -237,7 +238,10 @@ def credibility(
         k = int(good.sum())
         qi_low, qi_high = _wilson(k, n)
         share: dict[str, float | None] = {"estimate": None, "low": None, "high": None}
-        if judged.sum() > 0 and er is not None:
+        if judged.sum() > 0 and cal is not None:
+            pv = estimate_prevalence_sweep(g.loc[judged, "logit"].to_numpy(), cal, seed=seed)
+            share = {"estimate": pv.estimate, "low": pv.low, "high": pv.high}
+        elif judged.sum() > 0 and er is not None:
             pv = estimate_prevalence(fake[judged].to_numpy(), er, seed=seed)
             share = {"estimate": pv.estimate, "low": pv.low, "high": pv.high}
         total = float(followers.get(str(plat), n))
