@@ -185,8 +185,9 @@ def test_old_schema_backup_restores_and_migrates(tmp_path):
     """A backup written at schema version 1 restores and is migrated to the current one."""
     old = tmp_path / "v1.duckdb"
     con = duckdb.connect(str(old))
-    for stmt in schema.MIGRATIONS[0]:
-        assert isinstance(stmt, str)
+    first = schema.MIGRATIONS[0]
+    assert isinstance(first, list)
+    for stmt in first:
         con.execute(stmt)
     con.execute("INSERT INTO _meta VALUES ('schema_version', '1')")
     con.execute("INSERT INTO channels VALUES ('web', 'Web', 'web', 'self', true, NULL)")

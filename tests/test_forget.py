@@ -135,9 +135,10 @@ def test_forget_leaves_no_trace_in_tables_report_or_file(tmp_path, generic_files
             assert needle not in html
         _assert_summaries_in_step(ws.con)
         # the workspace goes on: the next import gets the next id
-        last = ws.con.execute("SELECT max(source_id) FROM imports").fetchone()[0]
+        row = ws.con.execute("SELECT max(source_id) FROM imports").fetchone()
+        assert row is not None
         (r,) = ws.import_files([generic_files[5]])
-        assert r.source_id == last + 1
+        assert r.source_id == row[0] + 1
 
 
 def _assert_summaries_in_step(con: duckdb.DuckDBPyConnection) -> None:

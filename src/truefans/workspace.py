@@ -102,6 +102,11 @@ def open_workspace(path: str | os.PathLike[str] | None = None, *, create: bool =
         msg = str(e).splitlines()[0]
         if "lock" in msg.lower():
             raise WorkspaceError(f"{p} is in use by another truefans process ({msg})") from e
+        if "read-only file system" in msg.lower() or "permission denied" in msg.lower():
+            raise WorkspaceError(
+                f"{p} cannot be opened for writing ({msg}); truefans writes to its workspace: "
+                "copy it to a writable folder"
+            ) from e
         raise WorkspaceError(f"{p} is not a truefans workspace (not a DuckDB file: {msg})") from e
     except duckdb.Error as e:
         raise WorkspaceError(f"cannot open {p}: {str(e).splitlines()[0]}") from e
@@ -256,6 +261,15 @@ class Workspace:
                             shown, source or "?", table or "?", status="unusable", message=e.message
                         )
                     )
+                except duckdb.Error as e:
+                    # a failed write (disk full, file gone read-only): the file's transaction was
+                    # rolled back; say so in one line instead of DuckDB's aborted-transaction error
+                    io = _io_error(e)
+                    if io is None:
+                        raise
+                    raise WorkspaceError(
+                        f"cannot write {self.path} ({io}); nothing of {shown} was stored"
+                    ) from e
         return reports
 
     @contextmanager
@@ -650,6 +664,17 @@ class Workspace:
         from .measure.funnel import funnel
 
         return funnel(self, **options)
+
+
+def _io_error(e: BaseException | None) -> str | None:
+    """The first line of the DuckDB I/O error behind ``e`` (its cause or context), if any."""
+    seen: set[int] = set()
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, duckdb.IOException):
+            return str(e).splitlines()[0]
+        e = e.__cause__ or e.__context__
+    return None
 
 
 def _staged(path: Path, stage: Callable[[], list[StagedTable] | StagedTable]) -> list[StagedTable]:
