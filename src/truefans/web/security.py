@@ -9,6 +9,16 @@
   the same value in a form field or the ``X-CSRF-Token`` header), and a foreign ``Origin`` is
   refused. A request authenticated by its ``Authorization`` header carries no ambient credential and
   needs no CSRF token.
+* Whatever the route, :class:`Guard` refuses a state-changing request (POST, PUT, PATCH, DELETE) that
+  a browser marks as coming from another site (``Origin`` of another host, or ``Sec-Fetch-Site:
+  cross-site``/``same-site``), so a page added later is covered without its own check.
+* Every response carries the security headers of :func:`security_headers`: a Content Security
+  Policy that lets pages load scripts, styles, images and connections from the app itself only (the
+  API docs page, which FastAPI builds from a CDN, is the one exception and says so), no framing, no
+  MIME sniffing, no referrer.
+* Request bodies are capped while they stream (a missing or false ``Content-Length`` does not get
+  past it): :data:`MAX_UPLOAD_REQUEST` for ``/upload``, :data:`MAX_FORM_REQUEST` elsewhere; beyond it
+  the answer is 413 and nothing more is read.
 """
 
 from __future__ import annotations
@@ -17,6 +27,7 @@ import hashlib
 import hmac
 import ipaddress
 import json
+import os
 import secrets
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
@@ -32,6 +43,24 @@ CSRF_HEADER = "x-csrf-token"
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", "[::1]"}
 #: paths answered without the token (the login page; it carries its own style)
 PUBLIC_PATHS = {"/login"}
+#: the largest request body for an upload (all its files together), and for any other request
+MAX_UPLOAD_REQUEST = int(os.environ.get("TRUEFANS_UPLOAD_REQUEST_MAX_BYTES", str(2 * 1024**3)))
+MAX_FORM_REQUEST = 1024**2
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+#: pages load only the app's own assets; inline style attributes are allowed (the charts set them)
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+#: FastAPI's interactive API docs load Swagger UI from its CDN with an inline start-up script
+DOCS_PATHS = {"/api/docs", "/api/docs/oauth2-redirect"}
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "img-src 'self' data: https://fastapi.tiangolo.com; connect-src 'self'; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -103,12 +132,51 @@ def host_of(headers: dict[str, str]) -> str:
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
-class Guard:
-    """ASGI middleware: the loopback Host check without a token, the token check with one."""
+def security_headers(path: str) -> list[tuple[bytes, bytes]]:
+    """The headers every response of the app carries."""
+    csp = DOCS_CSP if path in DOCS_PATHS else CSP
+    return [
+        (b"content-security-policy", csp.encode()),
+        (b"x-content-type-options", b"nosniff"),
+        (b"x-frame-options", b"DENY"),
+        (b"referrer-policy", b"no-referrer"),
+        (b"cross-origin-opener-policy", b"same-origin"),
+        (b"cross-origin-resource-policy", b"same-origin"),
+        (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), payment=()"),
+    ]
 
-    def __init__(self, app: ASGIApp, token: str | None) -> None:
+
+def cross_site(headers: dict[str, str]) -> bool:
+    """The browser says this request comes from another site (or host)."""
+    site = headers.get("sec-fetch-site", "")
+    if site in ("cross-site", "same-site"):
+        return True
+    origin = headers.get("origin")
+    if origin is None:
+        return False
+    return origin == "null" or urlsplit(origin).netloc != headers.get("host", "")
+
+
+class BodyTooLarge(Exception):
+    """A request body went past its cap while it was being read."""
+
+
+class Guard:
+    """ASGI middleware: the loopback Host check without a token, the token check with one; the
+    cross-site check on state-changing requests, the body cap and the security headers on all."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        token: str | None,
+        max_upload: int | None = None,
+        max_form: int | None = None,
+    ) -> None:
         self.app = app
         self.token = token
+        # None: the module's caps, read per request
+        self.max_upload = max_upload
+        self.max_form = max_form
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -116,14 +184,53 @@ class Guard:
             return
         headers = _headers(scope)
         path = scope.get("path", "")
+        started = False
+
+        async def send_secure(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                have = list(message.get("headers", []))
+                names = {bytes(k).lower() for k, _ in have}
+                extra = [(k, v) for k, v in security_headers(path) if k not in names]
+                message = {**message, "headers": have + extra}
+            await send(message)
+
         if self.token is None:
             if not is_loopback(host_of(headers)):
-                await _deny(send, path, 403, "this app answers on loopback names only")
+                await _deny(send_secure, path, 403, "this app answers on loopback names only")
                 return
         elif path not in PUBLIC_PATHS and not authenticated(headers, self.token):
-            await _deny(send, path, 401, "authentication required: log in at /login")
+            await _deny(send_secure, path, 401, "authentication required: log in at /login")
             return
-        await self.app(scope, receive, send)
+        method = str(scope.get("method", "GET")).upper()
+        if method in UNSAFE_METHODS and not bearer_ok(headers, self.token) and cross_site(headers):
+            await _deny(send_secure, path, 403, "a request from another site is refused")
+            return
+        if path == "/upload":
+            limit = MAX_UPLOAD_REQUEST if self.max_upload is None else self.max_upload
+        else:
+            limit = MAX_FORM_REQUEST if self.max_form is None else self.max_form
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            await _deny(send_secure, path, 413, f"request body larger than {limit:,} bytes")
+            return
+        received = 0
+
+        async def receive_capped() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, receive_capped, send_secure)
+        except BodyTooLarge:
+            if not started:
+                await _deny(send_secure, path, 413, f"request body larger than {limit:,} bytes")
 
 
 async def _deny(send: Send, path: str, status: int, message: str) -> None:
