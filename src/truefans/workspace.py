@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import pandas as pd
 
-from . import schema
+from . import derived, schema
 from .errors import InvalidOption, TruefansError, UnknownFormat, UnusableFile, WorkspaceError
 from .ingest import load
 from .ingest.registry import StageContext, StagedTable, load_sources
@@ -398,6 +398,9 @@ class Workspace:
                     )
                 )
                 source_id = None
+            if not dry_run:
+                for r in reports:
+                    derived.refresh(con, r.source_id)
             con.execute("ROLLBACK" if dry_run else "COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -582,6 +585,8 @@ class Workspace:
             counts = load.store_direct(
                 con, staged, source_id, tz=eff_tz, currency=currency, after_insert=phones
             )
+            if not dry_run:
+                derived.refresh(con, source_id)
             self._log_import(
                 source_id, _stored_path(path, shown), digest, src_name, staged.table, counts, notes
             )

@@ -33,6 +33,7 @@ import duckdb
 import pandas as pd
 import phonenumbers
 
+from .. import derived
 from ..errors import TruefansError
 from .common import DESCRIPTIVE, HINTS
 
@@ -520,6 +521,7 @@ def merge_people(
         SELECT identity_id, ?, 'merged: ' || ?, ?, ?, ?, ? FROM identities WHERE person_id = ?""",
         [kept, rule, score, evidence, source_id, _now(), merged],
     )
+    derived.mark_dirty(con, "SELECT unnest([?, ?])", [kept, merged])
     for table in ("identities", "touchpoints", "outcomes", "audience"):
         con.execute(f'UPDATE "{table}" SET person_id = ? WHERE person_id = ?', [kept, merged])
     con.execute(
@@ -713,6 +715,8 @@ def split_person(con: duckdb.DuckDBPyConnection, person_id: str, identity_ids: l
             f"WHERE l.identity_id IN ({ids_sql}))",
             [_now(), person_id],
         )
+        derived.mark_dirty(con, "SELECT unnest([?, ?])", [person_id, new_id])
+        derived.refresh(con)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import duckdb
 
+from .. import derived
 from ..schema import CANONICAL, ISO_4217, Column, Table
 from .registry import StagedTable
 
@@ -482,6 +483,14 @@ def store_checked(
                 if c not in key
             )
             keys_eq_t = " AND ".join(f"c.{q(k)} IS NOT DISTINCT FROM {target}.{q(k)}" for k in key)
+            if spec.name in ("touchpoints", "outcomes"):
+                # the owner a changed row had: their summaries change too (derived.py)
+                derived.mark_dirty(
+                    con,
+                    f"""SELECT {target}.person_id FROM {target} JOIN (SELECT * FROM {valid} v
+                    WHERE __rid IN (SELECT __rid FROM __matched WHERE NOT same)) c
+                    ON {keys_eq_t}""",
+                )
             con.execute(
                 f"""UPDATE {target} SET {sets}{", " if sets else ""}source_id = ?
                 FROM (SELECT * FROM {valid} v WHERE __rid IN

@@ -34,6 +34,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
+from ..engine import summaries
 from ..errors import InvalidOption
 from . import rfm
 from .fans import _followers, last_activity_day, listed_people
@@ -99,7 +100,18 @@ def risk(
     ch_group = dict(zip(ch["channel_id"], ch["group"], strict=True))
 
     currency, _ = rfm.main_currency(eng, ws.setting("currency"))
-    df = _outcomes(eng, since_d, until_d, types, lookback_days, ch_group, codes, currency)
+    # the audience lists' people and who can be reached without a platform, computed once for
+    # the per-outcome table and the owned-vs-rented shares
+    with (
+        eng.materialized(listed_people(eng)) as listed,
+        eng.materialized(_owned_reach_expr(eng, listed)) as reach,
+    ):
+        df = _outcomes(
+            eng, since_d, until_d, types, lookback_days, ch_group, codes, currency, reach
+        )
+        owned_share, one_platform_share, known = _owned_vs_rented(
+            eng, codes, ch_group, listed, reach
+        )
     code = df["code"].to_numpy(np.int64)
     journey = df["journey"].to_numpy(np.int64)
     money_arr = df["money"].to_numpy(np.float64)
@@ -183,7 +195,6 @@ def risk(
     names = {i: g for g, i in codes.items()}
     df["group"] = df["code"].map(names).fillna("(unattributed)")
     monthly = _monthly(df, groups)
-    owned_share, one_platform_share, known = _owned_vs_rented(eng, codes, ch_group)
     extra = {
         "hhi": conc["by_platform"]["dollars"]["hhi"],
         "effective_channels": conc["by_channel"]["dollars"]["effective"],
@@ -233,6 +244,7 @@ def _outcomes(
     ch_group: dict[str, str],
     codes: dict[str, int],
     currency: str | None,
+    reach: ir.Table,
 ) -> pd.DataFrame:
     """Per outcome, in one join of outcomes to the touches before them: the platform group it
     is credited to (the picture's rule: self-report, else the last touch in the window, latest
@@ -247,18 +259,8 @@ def _outcomes(
     if types:
         o = o.filter(o.type.isin(types))
     o = o.select("outcome_id", "person_id", "ts", "type", "value", "currency", "channel_id")
-    t = eng.table("touchpoints").select(t_person="person_id", t_ts="ts", t_channel="channel_id")
-    withp = o.filter(o.person_id.notnull())
-    window = ibis.interval(days=lookback_days)
-    j = withp.join(
-        t, [withp.person_id == t.t_person, t.t_ts <= withp.ts, t.t_ts >= withp.ts - window]
-    )
     ch_bits = {c: codes[g] for c, g in ch_group.items()}
-    j = j.mutate(bit=_bits(j.t_channel, ch_bits))
-    journeys = j.group_by(j.outcome_id.name("j_outcome")).agg(
-        journey=j.bit.bit_or(),
-        last_channel=j.t_channel.first(order_by=[j.t_ts.desc(), j.t_channel.asc()]),
-    )
+    journeys = _journeys(eng, o, lookback_days, ch_bits)
     per = o.left_join(journeys, o.outcome_id == journeys.j_outcome)
     credited = per.channel_id.fill_null(per.last_channel)
     code = (
@@ -281,7 +283,6 @@ def _outcomes(
         journey=per.journey.fill_null(0),
         money=money,
     )
-    reach = _owned_reach_expr(eng)
     per = per.left_join(reach, per.person_id == reach.r_person)
     per = per.select(
         "person_id",
@@ -293,6 +294,34 @@ def _outcomes(
         owned_reach=per.owned.fill_null(False),
     )
     return eng.execute(per)
+
+
+def _journeys(eng: Engine, o: ir.Table, lookback_days: int, ch_bits: dict[str, int]) -> ir.Table:
+    """Per outcome of a known person (``j_outcome``): the platform bits its journey touched and
+    its last touch's channel. In the picture's window these are kept by every write
+    (``outcome_touches``, derived.py); another window joins the touches."""
+    if lookback_days == LOOKBACK_DAYS and summaries(eng):
+        ot = eng.table("outcome_touches")
+        members: dict[int, list[str]] = {}
+        for c, b in ch_bits.items():
+            members.setdefault(b, []).append(c)
+        journey: ir.IntegerValue = ibis.literal(0, "int64")
+        for b, chans in members.items():
+            # a platform's bit when the journey holds any of its channels
+            has = ibis.or_(*[ot.channels.contains(c) for c in chans])
+            journey = journey + ibis.ifelse(has, ibis.literal(1 << b, "int64"), 0)
+        return ot.select(j_outcome=ot.outcome_id, journey=journey, last_channel=ot.last_channel)
+    t = eng.table("touchpoints").select(t_person="person_id", t_ts="ts", t_channel="channel_id")
+    withp = o.filter(o.person_id.notnull())
+    window = ibis.interval(days=lookback_days)
+    j = withp.join(
+        t, [withp.person_id == t.t_person, t.t_ts <= withp.ts, t.t_ts >= withp.ts - window]
+    )
+    j = j.mutate(bit=_bits(j.t_channel, ch_bits))
+    return j.group_by(j.outcome_id.name("j_outcome")).agg(
+        journey=j.bit.bit_or(),
+        last_channel=j.t_channel.first(order_by=[j.t_ts.desc(), j.t_channel.asc()]),
+    )
 
 
 def _distinct(codes: np.ndarray, n: int) -> int:
@@ -349,18 +378,25 @@ def _monthly(df: pd.DataFrame, groups: list[str]) -> list[dict[str, Any]]:
     """HHI of dollars (and of outcomes) across platforms per month, with the linear trend."""
     if df.empty:
         return []
-    months = pd.to_datetime(df["ts"]).to_numpy().astype("datetime64[M]").astype(str)
-    d = df.assign(month=months)
+    months = df["ts"].to_numpy().astype("datetime64[M]")
+    # one group-by for every (month, platform) cell instead of one per month
+    cells = (
+        pd.DataFrame({"month": months, "group": df["group"].to_numpy(), "money": df["money"]})
+        .groupby(["month", "group"], sort=True)["money"]
+        .agg(["sum", "size"])
+    )
+    usd_all = cells["sum"].unstack("group").reindex(columns=groups).fillna(0.0)
+    cnt_all = cells["size"].unstack("group").reindex(columns=groups).fillna(0).astype(np.int64)
+    per_month = cells["size"].groupby(level="month").sum()
     rows: list[dict[str, Any]] = []
-    for month, m in d.groupby("month"):
-        usd = m.groupby("group")["money"].sum().reindex(groups, fill_value=0.0)
-        cnt = m.groupby("group").size().reindex(groups, fill_value=0)
-        h_usd, h_cnt = hhi(usd.clip(lower=0).to_numpy()), hhi(cnt.to_numpy())
+    for month in usd_all.index:
+        usd = usd_all.loc[month]
+        h_usd, h_cnt = hhi(usd.clip(lower=0).to_numpy()), hhi(cnt_all.loc[month].to_numpy())
         top = usd.idxmax() if usd.sum() > 0 else None
         rows.append(
             {
-                "month": month,
-                "outcomes": len(m),
+                "month": str(np.datetime64(month, "M")),
+                "outcomes": int(per_month.loc[month]),
                 "hhi_dollars": h_usd,
                 "hhi_outcomes": h_cnt,
                 "top_platform": top,
@@ -376,12 +412,12 @@ def _monthly(df: pd.DataFrame, groups: list[str]) -> list[dict[str, Any]]:
     return rows
 
 
-def _owned_reach_expr(eng: Engine) -> ir.Table:
+def _owned_reach_expr(eng: Engine, listed: ir.Table) -> ir.Table:
     """People reachable without any platform: on an owned list, a phone, a customer id, or a
-    purchase (``r_person``, ``owned``)."""
+    purchase (``r_person``, ``owned``); ``listed`` is :func:`~.fans.listed_people`."""
     ident = eng.table("identities")
     direct = ident.filter(ident.kind.isin(["phone", "customer_id"])).select("person_id")
-    a = listed_people(eng)
+    a = listed
     ch = eng.table("channels").select("channel_id", ch_owned="owned")
     a = a.join(ch, "channel_id")
     a = a.filter(a.ch_owned.fill_null(False) & a.unfollowed_at.isnull())
@@ -393,15 +429,18 @@ def _owned_reach_expr(eng: Engine) -> ir.Table:
 
 
 def _owned_vs_rented(
-    eng: Engine, codes: dict[str, int], ch_group: dict[str, str]
+    eng: Engine,
+    codes: dict[str, int],
+    ch_group: dict[str, str],
+    listed: ir.Table,
+    reach: ir.Table,
 ) -> tuple[float | None, float | None, int]:
     """Of the people the business knows: the share it can reach without any platform, and the
     share it knows through one rented platform only (its identities and list places there)."""
     rented = {g: i for g, i in codes.items() if g != OWNED}
     ident = eng.table("identities")
     ident = ident.filter(ident.platform.notnull()).select("person_id", key=ident.platform)
-    a = listed_people(eng)
-    a = a.select("person_id", key=a.channel_id)
+    a = listed.select("person_id", key=listed.channel_id)
     a = a.mutate(
         key=ibis.cases(*[(a.key == c, ibis.literal(g)) for c, g in ch_group.items()], else_=a.key)
         if ch_group
@@ -412,15 +451,20 @@ def _owned_vs_rented(
     both = both.mutate(b=_bits(both.key, rented))
     per = both.group_by("person_id").agg(bits=both.b.bit_or())
     people = eng.table("people").select("person_id")
-    reach = _owned_reach_expr(eng)
     j = people.left_join(per, "person_id").drop("person_id_right")
     j = j.left_join(reach, j.person_id == reach.r_person)
-    j = j.select(bits=j.bits.fill_null(0), owned=j.owned.fill_null(False))
-    df = eng.execute(j)
-    known = len(df)
+    bits = j.bits.fill_null(0)
+    owned = j.owned.fill_null(False)
+    # exactly one rented platform: a single bit set (b & (b - 1) clears the lowest one)
+    one = (bits != 0) & ((bits & (bits - 1)) == 0)
+    row = eng.execute(
+        j.aggregate(
+            known=j.count(),
+            owned=owned.cast("int64").sum(),
+            one=(one & ~owned).cast("int64").sum(),
+        )
+    ).iloc[0]
+    known = int(row["known"])
     if not known:
         return None, None, 0
-    bits = df["bits"].to_numpy(np.int64)
-    owned = df["owned"].to_numpy(bool)
-    one = (bits != 0) & (np.bitwise_count(bits) == 1)
-    return float(owned.mean()), float((one & ~owned).mean()), known
+    return float(row["owned"]) / known, float(row["one"]) / known, known
