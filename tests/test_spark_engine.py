@@ -16,10 +16,11 @@ import truefans
 from truefans import credit, schema
 from truefans.cli import app
 from truefans.engine import parquet
-from truefans.engine.aggregates import DEFAULT_TYPES, path_counts
-from truefans.engine.parquet import MANIFEST, export_parquet, read_manifest
+from truefans.engine.aggregates import DEFAULT_TYPES, path_counts, rfm_collapsed
+from truefans.engine.parquet import MANIFEST, duckdb_engine, export_parquet, read_manifest
 from truefans.engine.spark import LOCAL_MASTER, SparkSpec, parse_spec
 from truefans.errors import WorkspaceError
+from truefans.measure import rfm
 from truefans.measure.attribution import _main_currency, _money, _outcomes, build
 
 
@@ -190,3 +191,24 @@ def test_path_counts_give_the_attribution_markov_exactly(demo_path: Path) -> Non
         assert got.labels == want.labels
         np.testing.assert_allclose(got.conversions, want.conversions, rtol=1e-9, atol=1e-9)
         np.testing.assert_allclose(got.value, want.value, rtol=1e-9, atol=1e-6)
+
+
+def test_rfm_collapsed_is_the_summary_collapse(demo_path: Path) -> None:
+    with truefans.open_workspace(demo_path, create=False) as ws:
+        want = rfm.summarise(ws.engine, time_unit="day").collapsed
+        got = rfm_collapsed(ws.engine, time_unit="day")
+    assert list(got.columns) == ["x", "t_x", "T", "weight"]
+    pd.testing.assert_frame_equal(got, want, check_dtype=False, rtol=0, atol=0)
+
+
+def test_duckdb_over_the_parquet_folder_gives_the_workspace_answers(
+    demo_path: Path, exported: Path
+) -> None:
+    eng, manifest = duckdb_engine(exported)
+    assert manifest.path == exported
+    with truefans.open_workspace(demo_path, create=False) as ws:
+        want = path_counts(ws.engine, currency=ws.setting("currency"))
+        want_rfm = rfm_collapsed(ws.engine)
+    got = path_counts(eng, currency=manifest.settings.get("currency"))
+    pd.testing.assert_frame_equal(got.table, want.table, rtol=1e-12)
+    pd.testing.assert_frame_equal(rfm_collapsed(eng), want_rfm, rtol=0, atol=0)

@@ -31,6 +31,7 @@ import pandas as pd
 from ..credit.journeys import Credit, Journeys, from_lists
 from ..credit.markov import markov_credit
 from ..errors import InvalidOption, NotEnoughData
+from ..measure import rfm
 from ..measure.attribution import LOOKBACK_DAYS, journey_touches
 from ..schema import NEGATIVE_MONEY_TYPES, OUTCOME_TYPES
 
@@ -203,6 +204,31 @@ def path_counts(
         table = pd.concat([table, empty], ignore_index=True)
     table = table.sort_values(["converted", "path"], key=_sort_key, ignore_index=True)
     return PathCounts(table, cur, lookback_days, types)
+
+
+def rfm_collapsed(
+    eng: Engine,
+    calibration_end: date | None = None,
+    observation_end: date | None = None,
+    time_unit: str = "week",
+    currency: str | None = None,
+) -> pd.DataFrame:
+    """Only the weighted distinct ``(x, t_x, T)`` rows the frequency models are fitted on.
+
+    The expressions of :mod:`truefans.measure.rfm` (the same as ``clv``), without fetching the
+    per-customer rows: what reaches the driver is bounded by distinct triples, not by people.
+    """
+    unit = rfm.unit_days(time_unit)
+    cur, _ = rfm.main_currency(eng, currency)
+    if observation_end is None:
+        observation_end = rfm.last_purchase_day(eng, cur)
+        if observation_end is None:
+            raise NotEnoughData("no purchases to summarise")
+    cal = calibration_end or observation_end
+    days = rfm.purchase_days(eng, cur, observation_end)
+    per = rfm.summary_expr(days, cal, unit)
+    out = eng.execute(rfm.collapse_expr(per).order_by(["x", "t_x", "T"]))
+    return out.astype({"x": np.int64, "t_x": np.float64, "T": np.float64, "weight": np.int64})
 
 
 def _tidy(rows: pd.DataFrame) -> pd.DataFrame:

@@ -207,3 +207,24 @@ def read_manifest(path: str | os.PathLike[str]) -> Manifest:
         tables,
         str(doc.get("exported_at", "")),
     )
+
+
+def duckdb_engine(path: str | os.PathLike[str]) -> tuple[Any, Manifest]:
+    """A DuckDB engine (in-memory database, one view per table) over a Parquet workspace folder:
+    the same data the Spark engine reads, for comparisons and for folders that fit one machine."""
+    import duckdb
+
+    from . import DuckDBEngine
+
+    m = read_manifest(path)
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")
+    for name, info in m.tables.items():
+        files = _lit(str(m.path / name / "**" / "*.parquet"))
+        cols = ", ".join(_q(c) for c in info.columns)
+        con.execute(
+            f"CREATE VIEW {_q(name)} AS SELECT {cols} FROM read_parquet({files}, "
+            "hive_partitioning = true, union_by_name = true)"
+        )
+    return DuckDBEngine(con), m

@@ -88,8 +88,15 @@ def _require_pyspark() -> None:
         ) from e
 
 
-def spark_session(master: str = LOCAL_MASTER, driver_memory: str | None = None) -> SparkSession:
-    """The process's Spark session (created on first use with truefans' settings)."""
+def spark_session(
+    master: str = LOCAL_MASTER,
+    driver_memory: str | None = None,
+    shuffle_partitions: int | None = None,
+) -> SparkSession:
+    """The process's Spark session (created on first use with truefans' settings).
+
+    ``shuffle_partitions`` (default ``$TRUEFANS_SPARK_SHUFFLE_PARTITIONS`` or 8): more for
+    hundreds of millions of rows, so each task's sort fits in memory."""
     _require_pyspark()
     from pyspark.sql import SparkSession
 
@@ -104,7 +111,13 @@ def spark_session(master: str = LOCAL_MASTER, driver_memory: str | None = None) 
         .config("spark.driver.memory", memory)
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        .config("spark.sql.shuffle.partitions", str(SHUFFLE_PARTITIONS))
+        .config(
+            "spark.sql.shuffle.partitions",
+            str(
+                shuffle_partitions
+                or os.environ.get("TRUEFANS_SPARK_SHUFFLE_PARTITIONS", SHUFFLE_PARTITIONS)
+            ),
+        )
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.parquet.inferTimestampNTZ.enabled", "true")
