@@ -168,7 +168,11 @@ the audience and the labelled accounts.
 
 Each count feature is the feature plus hinges max(0, x - knot) at its training quartiles, so the
 effect on the log-odds is a broken line; binary flags enter as they are. Standardised basis,
-L2 penalty C = {C}. Missing features take the training median.
+L2 penalty C = {C}. Missing features take the training median. The knots and C were checked by
+5-fold cross-validation on the training data only (SRF, and Kaggle + InstaFake pooled; seeds 100
+and 101, not the benchmark's): a straight line (no knots) is clearly worse (ROC AUC 0.934 vs
+0.951 on SRF, 0.976 vs 0.983 pooled), and 1 to 5 knots with C from 0.1 to 1 lie within 0.002 of
+each other, so 3 knots and C = 0.1 were kept.
 
 | feature | knots | coefficients (feature, then each hinge; standardised) |
 |---|---|---|

@@ -244,6 +244,16 @@ def test_model_is_piecewise_linear() -> None:
     assert not (line[1] < 0.3 < min(line[0], line[2]))
     again = FakeModel.from_dict(FakeModel(knots=3).fit(frame, y).to_dict())
     assert np.allclose(again.predict_proba(probe), p)
+    # a straight-line model written by version 1 (one number per feature) still loads
+    v1 = FakeModel(knots=0).fit(frame, y).to_dict()
+    for f in v1["features"]:
+        f["coef"], f["mean"], f["scale"] = f["coef"][0], f["mean"][0], f["scale"][0]
+        del f["knots"]
+    assert np.allclose(FakeModel.from_dict(v1).predict_proba(probe), line)
+    broken = FakeModel(knots=3).fit(frame, y).to_dict()
+    broken["features"][0]["knots"] = []
+    with pytest.raises(InvalidOption):
+        FakeModel.from_dict(broken)
 
 
 def test_bursts_need_many_follows_in_a_short_window() -> None:
