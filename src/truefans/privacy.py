@@ -270,19 +270,23 @@ def _erase(
                 )
                 if n:
                     report.nulled[f"{table}.{c}"] = n
-        # what is left that names the person: exact values out, longer texts redacted
+        # what is left that names the person: exact values out, longer texts redacted (one pass
+        # per column: the replacements nested, the rows found by any of the texts)
+        texts = sorted(found["texts"], key=lambda t: (-len(t), t))  # longest first
         for c in cols:
             n = _changed(
                 con,
                 f"UPDATE {_q(table)} SET {_q(c)} = NULL "
                 f"WHERE {_q(c)} IN (SELECT v FROM __forget_values)",
             )
-            for text in sorted(found["texts"]):
+            if texts:
+                expr = _q(c)
+                for _ in texts:
+                    expr = f"replace({expr}, ?, ?)"
+                params: list[Any] = [x for t in texts for x in (t, REDACTED)]
+                where = " OR ".join(f"contains({_q(c)}, ?)" for _ in texts)
                 n += _changed(
-                    con,
-                    f"UPDATE {_q(table)} SET {_q(c)} = replace({_q(c)}, ?, ?) "
-                    f"WHERE contains({_q(c)}, ?)",
-                    [text, REDACTED, text],
+                    con, f"UPDATE {_q(table)} SET {_q(c)} = {expr} WHERE {where}", params + texts
                 )
             if n:
                 report.redacted[f"{table}.{c}"] = n
