@@ -37,7 +37,7 @@ def cli_commands() -> dict[str, object]:
 def cli_json(ws_path: Path, name: str, params: dict[str, str]) -> dict:
     args = ["--workspace", str(ws_path), name, "--format", "json"]
     for k, v in params.items():
-        args += [f"--{k}", v]
+        args += [f"--{k}"] if v == "true" else [f"--{k}", v]  # a flag takes no value
     res = runner.invoke(cli_app, args, catch_exceptions=False)
     assert res.exit_code == 0, res.output
     return json.loads(res.stdout)
@@ -57,26 +57,56 @@ def own_demo(demo_path, tmp_path) -> Path:
 
 
 # -- the registry is the CLI -------------------------------------------------------------------
-def test_registry_options_are_the_cli_options():
+def test_every_analysis_command_of_the_cli_has_a_page_and_an_endpoint():
+    """Each command that runs an analysis (through the CLI's one helper, or picture's own call)
+    is in the registry, and the registry names no command the CLI lacks."""
+    import inspect
+
     commands = cli_commands()
-    checked = 0
+    runs_analysis = {
+        n
+        for n, c in commands.items()
+        if "_analysis(" in inspect.getsource(c.callback)  # type: ignore[attr-defined]
+        or "ws.picture(since" in inspect.getsource(c.callback)  # type: ignore[attr-defined]
+    }
+    assert len(runs_analysis) >= 11
+    assert runs_analysis == set(ANALYSES)
+    assert {a.name for a in available()} == set(ANALYSES)
+
+
+def test_registry_options_are_the_cli_options():
+    """Same flags, defaults, required-ness, types and choices as `truefans <cmd> --help`."""
+    import enum
+    from datetime import date
+
+    commands = cli_commands()
     for a in ANALYSES.values():
-        cmd = commands.get(a.name)
-        if cmd is None:
-            continue  # the CLI command is not there yet: the API still takes the function's options
+        cmd = commands[a.name]
         cli_opts = {}
         for p in cmd.params:  # type: ignore[attr-defined]
             flag = max(p.opts, key=len)
             if flag in DISPLAY_ONLY:
                 continue
+            cli_opts[flag.lstrip("-")] = p
+        assert set(cli_opts) == {o.flag for o in a.options}, a.name
+        for o in a.options:
+            p = cli_opts[o.flag]
             default = getattr(p.default, "value", p.default)
-            cli_opts[flag.lstrip("-")] = default
-        mine = {o.flag: o.default for o in a.options}
-        assert set(mine) == set(cli_opts), a.name
-        for k, v in cli_opts.items():
-            assert mine[k] == v, (a.name, k, mine[k], v)
-        checked += 1
-    assert checked >= 7
+            assert o.default == default, (a.name, o.flag, o.default, default)
+            assert o.required == bool(p.required), (a.name, o.flag)
+            ann = p.type_descriptor.annotation
+            if isinstance(ann, type) and issubclass(ann, enum.Enum):
+                assert o.choices == tuple(m.value for m in ann), (a.name, o.flag)
+                continue
+            assert o.choices is None, (a.name, o.flag)
+            want = {bool: bool, int: int, float: float, str: (str, date)}[ann]
+            assert o.kind is want or (isinstance(want, tuple) and o.kind in want), (
+                a.name,
+                o.flag,
+                o.kind,
+                ann,
+            )
+            assert o.help, (a.name, o.flag)
 
 
 def test_every_installed_analysis_has_an_endpoint_in_the_schema(client):
@@ -98,6 +128,8 @@ def test_every_installed_analysis_has_an_endpoint_in_the_schema(client):
         ("funnel", {"by": "platform"}),
         ("fans", {"min-kinds": "3"}),
         ("clv", {"model": "pareto", "margin": "0.5"}),
+        ("credibility", {}),
+        ("credibility", {"list": "true", "platform": "linkedin", "scorer": "rules"}),
     ],
 )
 def test_api_equals_cli_json(client, demo_path, name, params):
@@ -145,12 +177,17 @@ def test_api_errors_have_one_shape(client):
 def test_pages_render_every_analysis_with_captions_and_tables(client):
     assert client.get("/").status_code == 200
     for a in available():
+        if a.slow:
+            continue  # background jobs: test_the_page_of_a_slow_analysis_polls_its_job...
         params = LIGHT.get(a.name, {})
         r = client.get(f"/a/{a.name}", params=params)
         assert r.status_code == 200, r.text[:500]
         html = r.text
         assert f'data-analysis="{a.name}"' in html
         assert 'class="error"' not in html, a.name
+        if any(o.required for o in a.options):  # career: no profile uploaded on this app
+            assert 'class="absent"' in html and "Set it in the options above" in html
+            continue
         assert "<figcaption" in html and "<caption>" in html
         assert "https://" not in html.split("<main>")[0]  # nothing from a CDN
 
@@ -309,3 +346,148 @@ def test_upload_size_limit(own_demo, tmp_path, monkeypatch):
         assert r.status_code == 400
         assert "larger than the limit" in r.json()["reports"][0]["message"]
         assert not any(p.is_file() for p in (tmp_path / "u").rglob("*"))
+
+
+# -- slow analyses run as background jobs -----------------------------------------------------
+def _job(c: TestClient, r) -> dict:
+    """Follow a 202 to its job until it is done or failed."""
+    assert r.status_code == 202, r.text
+    job = r.json()
+    assert r.headers["location"] == f"/api/v1/jobs/{job['job']}"
+    assert job["status"] in ("queued", "running", "done")
+    for _ in range(12_000):
+        st = c.get(r.headers["location"]).json()
+        if st["status"] in ("done", "failed"):
+            return st
+        time.sleep(0.05)
+    raise AssertionError("the job did not finish")
+
+
+@pytest.fixture
+def generic_ws(generic_files, tmp_path) -> Path:
+    path = tmp_path / "generic.duckdb"
+    with truefans.open_workspace(path) as ws:
+        assert all(r.status == "ok" for r in ws.import_files(generic_files))
+    return path
+
+
+def test_slow_analyses_answer_202_with_a_job_then_the_cli_json(generic_ws):
+    params = {"budget": "1000", "hours": "10", "draws": "0"}
+    with TestClient(create_app(generic_ws), base_url=LOCAL) as c:
+        st = _job(c, c.get("/api/v1/plan", params=params))
+        assert st["status"] == "done" and st["progress"] == 1.0 and st["error"] is None
+        assert st["result"] == "/api/v1/plan?budget=1000&hours=10&draws=0"
+        got = c.get(st["result"])
+        assert got.status_code == 200
+        assert got.json() == cli_json(generic_ws, "plan", params)
+        # a failure is kept: asking again answers its error at once, no second job
+        failed = _job(c, c.get("/api/v1/mix", params={"draws": "0"}))
+        assert failed["status"] == "failed" and "week" in failed["error"]
+        n_jobs = len(c.app.state.truefans.analysis_jobs)  # type: ignore[attr-defined]
+        again = c.get("/api/v1/mix", params={"draws": "0"})
+        assert again.status_code == 400 and again.json()["error"] == failed["error"]
+        assert len(c.app.state.truefans.analysis_jobs) == n_jobs  # type: ignore[attr-defined]
+        assert c.get("/api/v1/jobs/1").status_code == 404
+        # the CLI says the same
+        res = runner.invoke(cli_app, ["--workspace", str(generic_ws), "mix", "--draws", "0"])
+        assert res.exit_code != 0 and failed["error"] in " ".join(res.output.split())
+
+
+def test_the_page_of_a_slow_analysis_polls_its_job_then_shows_the_result(generic_ws):
+    with TestClient(create_app(generic_ws), base_url=LOCAL) as c:
+        first = c.get("/a/plan", params={"budget": "500", "draws": "0"})
+        assert first.status_code == 200
+        assert 'id="analysis-job"' in first.text and "/static/app.js" in first.text
+        job = int(first.text.split('data-job="')[1].split('"')[0])
+        for _ in range(12_000):
+            if c.get(f"/api/v1/jobs/{job}").json()["status"] in ("done", "failed"):
+                break
+            time.sleep(0.05)
+        done = c.get("/a/plan", params={"budget": "500", "draws": "0"})
+        assert 'id="analysis-job"' not in done.text
+        assert 'id="fig-plan-allocation"' in done.text and "<figcaption" in done.text
+        # without a budget the page asks for one (the report's choice: what the last weeks cost)
+        bare = c.get("/a/plan")
+        assert "--budget" in bare.text and 'class="error"' not in bare.text
+        # the web report leaves out what it has not computed yet, and says how to get it
+        report = c.get("/report.html").text
+        assert 'class="absent"' in report and "/a/mix?" in report
+
+
+# -- file options: only uploaded files ----------------------------------------------------------
+PROFILE = b'target_companies = ["Acme"]\ntarget_roles = ["founder", "manager", "analyst"]\n'
+
+
+def _upload_profile(c: TestClient, name: str, body: bytes, csrf: str | None = None):
+    c.get("/upload")
+    token = csrf if csrf is not None else c.cookies.get("truefans_csrf")
+    return c.post(
+        "/upload/profile",
+        data={"csrf_token": token, "analysis": "career"},
+        files={"profile": (name, body, "text/plain")},
+        follow_redirects=False,
+    )
+
+
+def test_profile_options_take_uploaded_files_only(own_demo, tmp_path):
+    updir = tmp_path / "uploads"
+    outside = tmp_path / "secret.toml"
+    outside.write_bytes(PROFILE)
+    with TestClient(create_app(own_demo, upload_dir=updir), base_url=LOCAL) as c:
+        for bad in (
+            str(outside),
+            "../secret.toml",
+            "..",
+            "profiles/me.toml",
+            "..\\secret.toml",
+            "C:secret.toml",
+            "/etc/passwd",
+            "me.toml",  # not uploaded yet
+        ):
+            r = c.get("/api/v1/career", params={"profile": bad})
+            assert r.status_code == 400, (bad, r.text)
+            assert "--profile" in r.json()["error"]
+            page = c.get("/a/credibility", params={"profile": bad})
+            assert page.status_code == 400, bad
+        assert c.get("/api/v1/career").status_code == 422  # required, as on the CLI
+        # the upload: CSRF, type and content are checked; nothing lands outside the folder
+        assert _upload_profile(c, "me.toml", PROFILE, csrf="wrong").status_code == 403
+        assert _upload_profile(c, "me.exe", PROFILE).status_code == 400
+        assert _upload_profile(c, "x.yaml", b"colour: blue\n").status_code == 400
+        ok = _upload_profile(c, "../../me.toml", PROFILE)
+        assert ok.status_code == 303 and ok.headers["location"] == "/a/career?profile=me.toml"
+        stored = [p for p in updir.rglob("*") if p.is_file()]
+        assert stored == [updir / "profiles" / "me.toml"]
+        # a symlink inside the folder that leads out of it is refused
+        (updir / "profiles" / "link.toml").symlink_to(outside)
+        r = c.get("/api/v1/career", params={"profile": "link.toml"})
+        assert r.status_code == 400 and "inside the upload folder" in r.json()["error"]
+        assert "link.toml" not in c.get("/a/career").text.split("Uploaded:")[-1]
+        # the uploaded profile: the same JSON as the CLI given that file
+        got = c.get("/api/v1/career", params={"profile": "me.toml", "lookback": "30"})
+        assert got.status_code == 200, got.text
+        path = str((updir / "profiles" / "me.toml").resolve())
+        assert got.json() == cli_json(own_demo, "career", {"profile": path, "lookback": "30"})
+        page = c.get("/a/career", params={"profile": "me.toml"})
+        assert page.status_code == 200 and 'id="fig-career-growth"' in page.text
+        cred = c.get("/api/v1/credibility", params={"profile": "me.toml"})
+        assert cred.json() == cli_json(own_demo, "credibility", {"profile": path})
+        # career without a profile: the page says what it needs instead of failing
+        bare = c.get("/a/career")
+        assert bare.status_code == 200 and 'class="absent"' in bare.text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [("mix", {"draws": "0"}), ("plan", {"budget": "20000", "draws": "0", "max-share": "0.5"})],
+)
+def test_mix_and_plan_on_the_demo_equal_the_cli(own_demo, name, params):
+    with TestClient(create_app(own_demo), base_url=LOCAL) as c:
+        st = _job(c, c.get(f"/api/v1/{name}", params=params))
+        assert st["status"] == "done", st
+        got = c.get(f"/api/v1/{name}", params=params)
+        assert got.status_code == 200
+        assert got.json() == cli_json(own_demo, name, params)
+        page = c.get(f"/a/{name}", params=params)
+        assert f'id="fig-{name}-' in page.text and 'class="error"' not in page.text

@@ -610,6 +610,485 @@ def content_scatter(res: Result) -> list[Chart]:
     ]
 
 
+# -- credibility and career -------------------------------------------------------------------
+def credibility_audience(res: Result) -> list[Chart]:
+    rows = res.rows
+    if not rows or "real_audience" not in rows[0]:
+        return []  # --list: one row per follower (the bands chart shows them)
+    plats = [str(r["platform"]) for r in rows]
+    fol = sum(r.get("followers") or 0 for r in rows)
+    real = sum(r.get("real_audience") or 0 for r in rows)
+    worst = min(rows, key=lambda r: r.get("quality_index") or 0)
+    caption = (
+        f"Of {num(fol)} followers on {len(rows)} platform(s), an estimated {num(real)} "
+        f"({pct(real / fol if fol else None)}) are a real audience: likely real, relevant and "
+        f"reachable or engaged. Lowest quality: {worst['platform']}, "
+        f"{num(worst.get('real_audience'))} of {num(worst.get('followers'))} "
+        f"(quality index {pct(worst.get('quality_index'))})."
+    )
+    low = [r.get("real_audience_low") for r in rows]
+    high = [r.get("real_audience_high") for r in rows]
+    point = [r.get("real_audience") or 0 for r in rows]
+    return [
+        Chart(
+            "credibility-audience",
+            "Followers vs real audience, by platform",
+            caption,
+            "platform",
+            "people (log scale)",
+            [
+                {
+                    "type": "bar",
+                    "name": "followers",
+                    "x": plats,
+                    "y": [r.get("followers") or 0 for r in rows],
+                },
+                {
+                    "type": "bar",
+                    "name": "real audience (95% interval)",
+                    "x": plats,
+                    "y": point,
+                    "error_y": {
+                        "type": "data",
+                        "symmetric": False,
+                        "array": [
+                            (h - p) if h is not None else 0
+                            for h, p in zip(high, point, strict=True)
+                        ],
+                        "arrayminus": [
+                            (p - lo) if lo is not None else 0
+                            for lo, p in zip(low, point, strict=True)
+                        ],
+                    },
+                },
+            ],
+            [
+                "platform",
+                "followers",
+                "real audience",
+                "interval",
+                "quality index",
+                "likely fake",
+                "never engaged",
+            ],
+            [
+                [
+                    r["platform"],
+                    num(r.get("followers")),
+                    num(r.get("real_audience")),
+                    f"{num(r.get('real_audience_low'))}–{num(r.get('real_audience_high'))}",
+                    pct(r.get("quality_index"), 1),
+                    num(r.get("likely_fake")),
+                    num(r.get("ghost")),
+                ]
+                for r in rows
+            ],
+            {"barmode": "group", "yaxis": {"type": "log"}},
+        )
+    ]
+
+
+def credibility_bands(res: Result) -> list[Chart]:
+    """How the listed followers were judged, per platform (the summary or the --list rows)."""
+    rows = res.rows
+    if not rows:
+        return []
+    bands = ("likely fake", "suspicious", "insufficient data", "likely real")
+    counts: dict[str, dict[str, int]] = {}
+    if "listed" in rows[0]:
+        for r in rows:
+            fake, sus, ins = (
+                int(r.get(k) or 0) for k in ("likely_fake", "suspicious", "insufficient_data")
+            )
+            counts[str(r["platform"])] = dict(
+                zip(bands, (fake, sus, ins, int(r["listed"]) - fake - sus - ins), strict=True)
+            )
+    elif "likely_fake" in rows[0]:
+        for r in rows:
+            c = counts.setdefault(str(r["platform"]), dict.fromkeys(bands, 0))
+            band = str(r.get("likely_fake") or "").replace("_", " ")
+            c[band if band in c else "likely real"] += 1
+    if not counts:
+        return []
+    plats = sorted(counts)
+    listed = sum(sum(c.values()) for c in counts.values())
+    fake = sum(c["likely fake"] for c in counts.values())
+    sus = sum(c["suspicious"] for c in counts.values())
+    caption = (
+        f"Of {num(listed)} followers on the lists, {num(fake)} ({pct(fake / listed if listed else None, 1)}) "
+        f"look likely fake and {num(sus)} suspicious by the rule score; the rest could not be judged "
+        "or look real."
+    )
+    return [
+        Chart(
+            "credibility-bands",
+            "Followers on the lists by likely-fake band, per platform",
+            caption,
+            "platform",
+            "followers on the list (count)",
+            _bars(plats, [(b, [counts[p][b] for p in plats]) for b in bands]),
+            ["platform", *bands],
+            [[p, *[num(counts[p][b]) for b in bands]] for p in plats],
+            {"barmode": "stack"},
+        )
+    ]
+
+
+def career_growth(res: Result) -> list[Chart]:
+    growth = plain(res.extra.get("growth") or [])
+    if not growth:
+        return []
+    months = [g["month"] for g in growth]
+    last = growth[-1]
+    caption = (
+        f"{num(last['connections'])} connections by {last['month']}: "
+        f"{num(last['at_target_companies'])} at target companies and "
+        f"{num(last['in_target_roles'])} in target roles."
+    )
+    series = [
+        ("connections", "all connections"),
+        ("at_target_companies", "at target companies"),
+        ("in_target_roles", "in target roles"),
+    ]
+    return [
+        Chart(
+            "career-growth",
+            "LinkedIn connections over time (cumulative)",
+            caption,
+            "month",
+            "connections (cumulative count)",
+            [
+                {
+                    "type": "scatter",
+                    "mode": "lines+markers",
+                    "name": label,
+                    "x": months,
+                    "y": [g[k] for g in growth],
+                }
+                for k, label in series
+            ],
+            ["month", *[label for _, label in series]],
+            [[g["month"], *[num(g[k]) for k, _ in series]] for g in growth],
+        )
+    ]
+
+
+def career_activity(res: Result) -> list[Chart]:
+    acts = plain(res.extra.get("activity_before_outcomes") or [])
+    if not acts:
+        return []
+    labels = [f"{a['channel_id']} {a['activity']}" for a in acts]
+    outcomes = list(dict.fromkeys(a["outcome"] for a in acts))
+    order = list(dict.fromkeys(labels))
+    share = {(a["outcome"], lb): a["share"] for a, lb in zip(acts, labels, strict=True)}
+    top = max(acts, key=lambda a: a["share"])
+    caption = (
+        f"{top['channel_id']} {top['activity']} came before {num(top['outcomes_preceded'])} of "
+        f"{num(top['outcomes'])} {top['outcome']}s ({pct(top['share'])})."
+    )
+    return [
+        Chart(
+            "career-activity",
+            "Activity in the days before introductions, interviews and offers",
+            caption,
+            "channel and activity",
+            "share of outcomes preceded (%)",
+            _bars(order, [(o, [share.get((o, lb), 0.0) for lb in order]) for o in outcomes]),
+            ["outcome", "channel and activity", "outcomes preceded", "of", "share"],
+            [
+                [
+                    a["outcome"],
+                    lb,
+                    num(a["outcomes_preceded"]),
+                    num(a["outcomes"]),
+                    pct(a["share"], 1),
+                ]
+                for a, lb in zip(acts, labels, strict=True)
+            ],
+            {"barmode": "group", "yaxis": {"tickformat": ".0%"}},
+        )
+    ]
+
+
+# -- mix and plan -----------------------------------------------------------------------------
+def _unit_name(res: Result) -> str:
+    cur = res.extra.get("currency") or ""
+    return f"{cur} of purchases" if res.extra.get("target") == "dollars" else "outcomes"
+
+
+def _review_note(res: Result) -> str:
+    fit = res.extra.get("fit") or {}
+    if fit.get("ok", True):
+        return ""
+    blocking = [c["message"] for c in res.extra.get("review") or [] if c["severity"] == "blocking"]
+    return (
+        "The model's review blocks it (" + "; ".join(blocking) + "): these numbers are not "
+        "findings, and `truefans plan` uses each channel's return in the picture instead. "
+    )
+
+
+def mix_contributions(res: Result) -> list[Chart]:
+    rows = res.rows
+    if not rows:
+        return []
+    unit = _unit_name(res)
+    names = [f"{r['channel_id']} ({r['unit']})" for r in rows]
+    top = rows[0]
+    base = plain((res.extra.get("fit") or {}).get("baseline_share") or {})
+    caption = _review_note(res) + (
+        f"{top['channel_id']} {top['unit']} contributed the most: {num(top['contribution'])} "
+        f"{unit} (interval {num(top['contribution_low'])}–{num(top['contribution_high'])}), "
+        f"{pct(top['share'])} of the total, {num(top['roi'], 2)} per {top['unit'].rstrip('s')}"
+        f"; the baseline (no marketing) is {pct(base.get('value'))} of the total."
+    )
+    point = [r["contribution"] for r in rows]
+    return [
+        Chart(
+            "mix-contributions",
+            "Contribution of each input, with intervals",
+            caption,
+            "channel (input)",
+            f"contribution ({unit})",
+            [
+                {
+                    "type": "bar",
+                    "name": "contribution",
+                    "x": names,
+                    "y": point,
+                    "error_y": {
+                        "type": "data",
+                        "symmetric": False,
+                        "array": [
+                            r["contribution_high"] - p for r, p in zip(rows, point, strict=True)
+                        ],
+                        "arrayminus": [
+                            p - r["contribution_low"] for r, p in zip(rows, point, strict=True)
+                        ],
+                    },
+                }
+            ],
+            [
+                "input",
+                "amount",
+                f"contribution ({unit})",
+                "interval",
+                "share",
+                "return per unit",
+                "marginal return",
+            ],
+            [
+                [
+                    n,
+                    num(r["amount"]),
+                    num(r["contribution"]),
+                    f"{num(r['contribution_low'])}–{num(r['contribution_high'])}",
+                    pct(r["share"], 1),
+                    f"{num(r['roi'], 2)} ({num(r['roi_low'], 2)}–{num(r['roi_high'], 2)})",
+                    num(r["mroi"], 2),
+                ]
+                for n, r in zip(names, rows, strict=True)
+            ],
+        )
+    ]
+
+
+def mix_curves(res: Result) -> list[Chart]:
+    curves = plain(res.extra.get("curves") or {})
+    if not curves:
+        return []
+    unit = _unit_name(res)
+    data: list[dict[str, Any]] = []
+    table: list[list[Any]] = []
+    best_name, best_gain = "", -math.inf
+    for i, (name, c) in enumerate(sorted(curves.items())):
+        colour = PALETTE[i % len(PALETTE)]
+        x = c["weekly_amount"]
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": f"{name} (interval)",
+                "x": [*x, *x[::-1]],
+                "y": [*c["high"], *c["low"][::-1]],
+                "fill": "toself",
+                "line": {"width": 0},
+                "fillcolor": colour,
+                "opacity": 0.2,
+                "showlegend": False,
+                "hoverinfo": "skip",
+            }
+        )
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": name,
+                "x": x,
+                "y": c["weekly_outcome"],
+                "line": {"color": colour},
+            }
+        )
+        mid = len(x) // 2
+        gain = c["weekly_outcome"][mid] - c["weekly_outcome"][0]
+        if gain > best_gain:
+            best_name, best_gain = name, gain
+        table.append(
+            [
+                name,
+                num(x[mid]),
+                num(c["weekly_outcome"][mid]),
+                f"{num(c['low'][mid])}–{num(c['high'][mid])}",
+                num(x[-1]),
+                num(c["weekly_outcome"][-1]),
+            ]
+        )
+    caption = (
+        f"At the most it ever spent in a week, {best_name} brings the most: "
+        f"{num(best_gain)} {unit} a week more than at zero. Curves flatten where more spend "
+        "brings less."
+    )
+    return [
+        Chart(
+            "mix-curves",
+            "Response curves: weekly outcome at steady weekly amounts",
+            caption,
+            "amount per week (dollars or hours, as the input is named)",
+            f"weekly outcome ({unit})",
+            data,
+            [
+                "input",
+                "amount/week (the most spent)",
+                "outcome/week",
+                "interval",
+                "amount/week (twice that)",
+                "outcome/week",
+            ],
+            table,
+        )
+    ]
+
+
+def mix_weekly(res: Result) -> list[Chart]:
+    wk = plain(res.extra.get("weekly") or {})
+    weeks, actual = wk.get("weeks") or [], wk.get("actual") or []
+    if not weeks:
+        return []
+    unit = _unit_name(res)
+    total = sum(actual)
+    best = max(range(len(actual)), key=lambda i: actual[i])
+    caption = (
+        f"{len(weeks)} weeks modelled, {num(total)} {unit} in all; the best week "
+        f"({weeks[best]}) had {num(actual[best])}."
+    )
+    return [
+        Chart(
+            "mix-weekly",
+            "The weekly target the model explains",
+            caption,
+            "week (starting Monday)",
+            f"{unit} per week",
+            [
+                {
+                    "type": "scatter",
+                    "mode": "lines+markers",
+                    "name": "actual",
+                    "x": weeks,
+                    "y": actual,
+                }
+            ],
+            ["week", unit],
+            [[w, num(a)] for w, a in zip(weeks, actual, strict=True)],
+        )
+    ]
+
+
+def plan_allocation(res: Result) -> list[Chart]:
+    rows = res.rows
+    if not rows:
+        return []
+    ex = res.extra
+    unit = _unit_name(res)
+    names = [f"{r['channel_id']} ({r['unit']})" for r in rows]
+    top = max(rows, key=lambda r: r.get("share") or 0)
+    now = ex.get("current_expected")
+    caption = (
+        f"Over {ex['weeks']} weeks this split is expected to bring {num(ex['expected_total'])} "
+        f"{unit} ({num(ex['expected_low'])}–{num(ex['expected_high'])})"
+        + (f"; carrying on as now: {num(now)}" if now is not None else "")
+        + f". The largest share goes to {top['channel_id']} {top['unit']} "
+        f"({pct(top['share'])}, {num(top['weekly'])} a week vs {num(top['current_weekly'])} now). "
+        f"Curves: {ex['source']}."
+    )
+    return [
+        Chart(
+            "plan-allocation",
+            "Planned vs current amount per week, per input",
+            caption,
+            "channel (input)",
+            "amount per week (dollars or hours, as the input is named)",
+            _bars(
+                names,
+                [
+                    ("planned per week", [r["weekly"] for r in rows]),
+                    ("now per week (last 13 weeks)", [r["current_weekly"] for r in rows]),
+                ],
+            ),
+            [
+                "input",
+                "planned per week",
+                "now per week",
+                "share",
+                f"expected ({unit})",
+                "interval",
+            ],
+            [
+                [
+                    n,
+                    num(r["weekly"], 1),
+                    num(r["current_weekly"], 1),
+                    pct(r["share"], 1),
+                    num(r["expected_outcome"]),
+                    f"{num(r['expected_low'])}–{num(r['expected_high'])}",
+                ]
+                for n, r in zip(names, rows, strict=True)
+            ],
+            {"barmode": "group"},
+        )
+    ]
+
+
+def plan_weeks(res: Result) -> list[Chart]:
+    alloc = plain(res.extra.get("allocation") or {})
+    weeks, inputs, amounts = alloc.get("weeks"), alloc.get("inputs"), alloc.get("amounts")
+    if not weeks or not inputs or not amounts:
+        return []
+    dollars = [i for i, name in enumerate(inputs) if name.endswith(" dollars")]
+    if not dollars:
+        return []
+    used = [i for i in dollars if any(row[i] for row in amounts)]
+    if not used:
+        return []
+    totals = [sum(row[i] for i in used) for row in amounts]
+    cur = res.extra.get("currency") or ""
+    caption = (
+        f"The plan spends {num(sum(totals))} {cur} over {len(weeks)} weeks on {len(used)} "
+        f"channel(s): {num(min(totals))} to {num(max(totals))} {cur} a week."
+    )
+    return [
+        Chart(
+            "plan-weeks",
+            "Planned dollars per week, by channel",
+            caption,
+            "week of the plan",
+            f"dollars per week ({cur})",
+            _bars(weeks, [(inputs[i], [row[i] for row in amounts]) for i in used]),
+            ["week", *[inputs[i] for i in used]],
+            [[w, *[num(row[i]) for i in used]] for w, row in zip(weeks, amounts, strict=True)],
+            {"barmode": "stack"},
+        )
+    ]
+
+
 # -- any analysis, from its own chart spec ----------------------------------------------------
 def from_spec(res: Result) -> list[Chart]:
     """Draw a result from its chart spec (type bar/line/scatter/funnel, x, series, group)."""
@@ -685,6 +1164,15 @@ BUILDERS: dict[str, Callable[[Result], list[Chart]]] = {
     "funnel_steps": funnel_steps,
     "attribution_models": attribution_models,
     "content_scatter": content_scatter,
+    "credibility_audience": credibility_audience,
+    "credibility_bands": credibility_bands,
+    "career_growth": career_growth,
+    "career_activity": career_activity,
+    "mix_contributions": mix_contributions,
+    "mix_curves": mix_curves,
+    "mix_weekly": mix_weekly,
+    "plan_allocation": plan_allocation,
+    "plan_weeks": plan_weeks,
 }
 
 

@@ -30,6 +30,17 @@ SHARED_FILTERS = ("since", "until", "outcome", "channel")
 FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
 #: the longest span in days any option may name (a hundred years)
 MAX_DAYS = 36_500
+#: how a query string spells a flag (``--list``) on or off
+_BOOLS = {
+    "true": True,
+    "1": True,
+    "yes": True,
+    "on": True,
+    "false": False,
+    "0": False,
+    "no": False,
+    "off": False,
+}
 
 
 @dataclass(frozen=True)
@@ -45,14 +56,29 @@ class Option:
     ge: float | None = None
     gt: float | None = None
     le: float | None = None
+    lt: float | None = None
     #: the shared URL filter that feeds this option on a page ("until" feeds fans' --as-of)
     filter: str | None = None
+    #: the CLI has no default: the command fails without it (plan's --budget)
+    required: bool = False
+    #: the option names a file (a profile): on the web it is the name of a file uploaded to the
+    #: workspace's upload folder, never a path (see :mod:`truefans.web.files`)
+    file: bool = False
 
     def convert(self, value: Any) -> Any:
         """A query-string value as the analysis function wants it (checked like the CLI does)."""
         if value is None or value == "":
+            if self.required:
+                raise InvalidOption(f"--{self.flag} is required: {self.help}")
             return self.default
         try:
+            if self.kind is bool:
+                if isinstance(value, bool):
+                    return value
+                text = str(value).strip().lower()
+                if text not in _BOOLS:
+                    raise ValueError(value)
+                return _BOOLS[text]
             if self.kind is date:
                 day = date.fromisoformat(str(value))
                 if not FIRST_DAY <= day <= LAST_DAY:
@@ -74,6 +100,7 @@ class Option:
             (self.ge is not None and v < self.ge)
             or (self.gt is not None and v <= self.gt)
             or (self.le is not None and v > self.le)
+            or (self.lt is not None and v >= self.lt)
         ):
             raise InvalidOption(f"--{self.flag} {v!r}: out of range")
         return v
@@ -126,6 +153,14 @@ class Analysis:
     #: e.g. a calibration end for clv so the holdout tracking plot can be drawn
     report_options: Callable[[Workspace], dict[str, Any]] | None = None
     charts: tuple[str, ...] = field(default_factory=tuple)  # names in charts.BUILDERS
+    #: takes tens of seconds (model fits): the web app runs it as a background job and polls
+    slow: bool = False
+    #: options only the report sets, to keep one file quick to build (fewer bootstrap draws);
+    #: the section's command line shows them
+    report_overrides: Mapping[str, str] = field(default_factory=dict)
+    #: why the report leaves the section out when a required option has no value (career has
+    #: no profile; plan has no costs to take a budget from)
+    absent: Callable[[Workspace], str] | None = None
 
     def load(self) -> Callable[..., Result] | None:
         """The analysis function, or None when its module is not part of this installation."""
@@ -468,6 +503,183 @@ register(
             ),
         ),
         charts=("content_scatter",),
+    )
+)
+
+
+def _profile_option(required: bool, help_: str) -> Option:
+    return Option("profile", "profile", str, None, help_, required=required, file=True)
+
+
+def _plan_report_options(ws: Workspace) -> dict[str, Any]:
+    """Re-split what the last 13 weeks cost: their average weekly dollars and hours times the
+    plan's weeks (13), so the report's plan compares like with like."""
+    import numpy as np
+
+    from ..errors import TruefansError
+    from ..measure.mix import weekly
+
+    try:
+        w = weekly(ws.engine, "dollars", None, currency=ws.setting("currency"))
+    except TruefansError:
+        return {}
+    total = {"dollars": 0.0, "hours": 0.0}
+    for i in w.inputs:
+        last = np.asarray(i.values, dtype=float)[-13:]
+        total[i.unit] += float(last.mean()) * 13 if last.size else 0.0
+    if total["dollars"] <= 0 and total["hours"] <= 0:
+        return {}
+    return {"budget": f"{round(total['dollars'])}", "hours": f"{round(total['hours'])}"}
+
+
+def _plan_absent(ws: Workspace) -> str:
+    return (
+        "plan needs --budget; the report re-splits what the last 13 weeks cost, and the costs "
+        "table has no dollars or hours to take it from: import costs per channel and week, or "
+        "run `truefans plan --budget DOLLARS`"
+    )
+
+
+def _career_absent(ws: Workspace) -> str:
+    return (
+        "career needs a profile of target companies and roles, which the report has no option "
+        "for: run `truefans career --profile FILE`, or upload the profile on the app's Career page"
+    )
+
+
+def _mix_target() -> Option:
+    return Option(
+        "target",
+        "target",
+        str,
+        "dollars",
+        "dollars (default) or a count of outcomes",
+        choices=("dollars", "outcomes"),
+    )
+
+
+register(
+    Analysis(
+        "credibility",
+        "Credibility",
+        "Who is connecting: likely fake or ghost followers, relevance, and the real audience.",
+        "truefans.measure.credibility",
+        "credibility",
+        (
+            _profile_option(False, "YAML/TOML file describing who you want to reach"),
+            Option(
+                "list",
+                "list_people",
+                bool,
+                False,
+                "one row per follower with its score and reasons",
+            ),
+            Option("platform", "platform", str, None, "only this platform"),
+            _as_of(),
+            Option(
+                "scorer",
+                "scorer",
+                str,
+                "rules",
+                "rules (default) or the trained model",
+                choices=("rules", "model"),
+            ),
+        ),
+        charts=("credibility_audience", "credibility_bands"),
+    )
+)
+register(
+    Analysis(
+        "career",
+        "Career",
+        "The job seeker's view: connections at target companies and roles, and what led to "
+        "interviews.",
+        "truefans.measure.credibility",
+        "career",
+        (
+            _profile_option(True, "YAML/TOML file with target companies and roles"),
+            _as_of(),
+            Option(
+                "lookback",
+                "lookback_days",
+                int,
+                90,
+                "days of activity before an introduction",
+                ge=1,
+                le=MAX_DAYS,
+            ),
+        ),
+        charts=("career_growth", "career_activity"),
+        absent=_career_absent,
+    )
+)
+register(
+    Analysis(
+        "mix",
+        "Marketing mix",
+        "What each channel's dollars and hours contributed, and the return of the next one.",
+        "truefans.measure.mix",
+        "mix",
+        (
+            _mix_target(),
+            _outcome(),
+            _since(),
+            _until(),
+            Option("draws", "draws", int, 100, "bootstrap refits for intervals", ge=0, le=1000),
+            Option("seed", "seed", int, 0, "random seed of the bootstrap", ge=0, le=2**31 - 1),
+        ),
+        charts=("mix_contributions", "mix_curves", "mix_weekly"),
+        report_overrides={"draws": "20"},
+        slow=True,
+    )
+)
+register(
+    Analysis(
+        "plan",
+        "Plan",
+        "How to split a budget of dollars and hours across channels for the most outcome.",
+        "truefans.measure.mix",
+        "plan",
+        (
+            Option(
+                "budget",
+                "budget",
+                float,
+                None,
+                "dollars to spend over the weeks",
+                ge=0,
+                le=1e15,
+                required=True,
+            ),
+            Option("hours", "hours", float, 0.0, "hours to spend over the weeks", ge=0, le=1e9),
+            Option(
+                "max-share",
+                "max_share",
+                float,
+                1.0,
+                "no channel above this share (0-1)",
+                gt=0,
+                le=1,
+            ),
+            Option("weeks", "weeks", int, 13, "weeks the budget covers", ge=1, le=520),
+            _mix_target(),
+            _outcome(),
+            Option("draws", "draws", int, 50, "bootstrap refits for intervals", ge=0, le=1000),
+            Option(
+                "risk-quantile",
+                "risk_quantile",
+                float,
+                None,
+                "plan for this lower quantile (e.g. 0.1), not the mean",
+                gt=0,
+                lt=0.5,
+            ),
+        ),
+        report_options=_plan_report_options,
+        report_overrides={"draws": "20"},
+        charts=("plan_allocation", "plan_weeks"),
+        absent=_plan_absent,
+        slow=True,
     )
 )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
@@ -35,6 +35,9 @@ class Section:
     charts: list[Chart] = field(default_factory=list)
     error: str | None = None
     channels: list[str] | None = None
+    #: why the section has no numbers although nothing went wrong (a required option has no
+    #: value here, or the web app has not computed a slow analysis yet)
+    absent: str | None = None
 
     @property
     def name(self) -> str:
@@ -102,16 +105,41 @@ def restrict(res: Result, channels: Sequence[str] | None) -> Result:
     return res
 
 
+class NotComputed(TruefansError):
+    """A section its caller chose not to compute now (the web app's report leaves out a slow
+    analysis it has not computed yet); the message says how to get it."""
+
+
+Runner = Callable[[Analysis, dict[str, Any]], Result]
+
+
 def build_section(
     ws: Workspace,
     analysis: Analysis,
     params: Mapping[str, Any],
     channels: Sequence[str] | None = None,
     result: Result | None = None,
+    run: Runner | None = None,
 ) -> Section:
     sec = Section(analysis, dict(params), channels=list(channels) if channels else None)
+    missing = [o for o in analysis.options if o.required and params.get(o.flag) in (None, "")]
+    if result is None and missing:
+        sec.absent = (
+            analysis.absent(ws)
+            if analysis.absent
+            else "; ".join(f"--{o.flag} is needed: {o.help}" for o in missing)
+        )
+        return sec
     try:
-        res = result if result is not None else analysis.run(ws, params)
+        if result is not None:
+            res = result
+        elif run is not None:
+            res = run(analysis, dict(params))
+        else:
+            res = analysis.run(ws, params)
+    except NotComputed as e:
+        sec.absent = str(e)
+        return sec
     except TruefansError as e:
         sec.error = str(e)
         return sec
@@ -163,8 +191,15 @@ def render_report(
     outcome: str | None = None,
     channel: str | Sequence[str] | None = None,
     analyses: Sequence[str] | None = None,
+    options: Mapping[str, Mapping[str, Any]] | None = None,
+    run: Runner | None = None,
 ) -> str:
-    """The whole report as one HTML string: every available analysis with the shared filters."""
+    """The whole report as one HTML string: every available analysis with the shared filters.
+
+    ``options``: per analysis, CLI-named options over the report's own (e.g. ``{"mix":
+    {"draws": "5"}}``). ``run``: computes a section's result instead of the analysis itself
+    (the web app answers from its memory; raising :class:`NotComputed` leaves a section out with
+    its message)."""
     filters = {"since": since, "until": until, "outcome": outcome}
     channels = [channel] if isinstance(channel, str) else list(channel or [])
     channels = [c.strip() for ch in channels for c in ch.split(",") if c.strip()]
@@ -172,8 +207,12 @@ def render_report(
     for a in available():
         if analyses is not None and a.name not in analyses:
             continue
-        extra = a.report_options(ws) if a.report_options else {}
-        sections.append(build_section(ws, a, page_params(a, filters, extra), channels))
+        extra = {
+            **(a.report_options(ws) if a.report_options else {}),
+            **a.report_overrides,
+            **((options or {}).get(a.name) or {}),
+        }
+        sections.append(build_section(ws, a, page_params(a, filters, extra), channels, run=run))
     tpl = environment().get_template("report.html")
     return tpl.render(
         sections=sections,

@@ -17,6 +17,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -30,18 +31,20 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
-from ..errors import TruefansError
+from ..errors import InvalidOption, TruefansError
 from ..measure.result import Result
 from ..report import render as report_render
 from ..report.registry import SHARED_FILTERS, Analysis, available, get
 from ..schema import OUTCOME_TYPES
 from ..workspace import _IMPORTABLE, ImportReport, Workspace, open_workspace, resolve_path
-from . import security
+from . import files, security
 
 HERE = Path(__file__).parent
 #: one uploaded file may be at most this large (bytes); TRUEFANS_UPLOAD_MAX_BYTES changes it
 MAX_UPLOAD_BYTES = int(os.environ.get("TRUEFANS_UPLOAD_MAX_BYTES", str(512 * 1024**2)))
 MAX_UPLOAD_FILES = 50
+#: analysis jobs kept for polling after they finish
+MAX_ANALYSIS_JOBS = 200
 #: results kept in memory (each is one analysis with one set of options)
 CACHE_SIZE = 64
 #: binary formats; any other upload must be text (no NUL byte in its first 8 KiB)
@@ -73,6 +76,50 @@ class Job:
         }
 
 
+@dataclass
+class AnalysisJob:
+    """One slow analysis (mix, plan) computed in the background while pages and clients poll."""
+
+    id: int
+    analysis: str
+    key: tuple[Any, ...]
+    params: dict[str, Any]
+    result_url: str
+    queued: float = field(default_factory=time.monotonic)
+    started: float | None = None
+    finished: float | None = None
+    error: str | None = None
+    #: how long the last run of the same analysis took (the progress estimate), if known
+    expected: float | None = None
+
+    @property
+    def status(self) -> str:
+        if self.finished is not None:
+            return "failed" if self.error else "done"
+        return "running" if self.started is not None else "queued"
+
+    def to_dict(self, ahead: int = 0) -> dict[str, Any]:
+        now = time.monotonic()
+        elapsed = 0.0 if self.started is None else (self.finished or now) - self.started
+        if self.finished is not None:
+            progress: float | None = 1.0
+        elif self.started is not None and self.expected:
+            progress = min(0.95, elapsed / self.expected)
+        else:
+            progress = None  # unknown: nothing of this analysis has been timed yet
+        return {
+            "job": self.id,
+            "analysis": self.analysis,
+            "status": self.status,
+            "queued_ahead": ahead,
+            "elapsed_seconds": round(elapsed, 1),
+            "expected_seconds": None if self.expected is None else round(self.expected, 1),
+            "progress": progress,
+            "error": self.error,
+            "result": self.result_url,
+        }
+
+
 class State:
     """The app's workspace, its lock and the results kept in memory."""
 
@@ -85,10 +132,33 @@ class State:
         self.cache: OrderedDict[tuple[Any, ...], tuple[Result, bytes | None]] = OrderedDict()
         self.jobs: dict[int, Job] = {}
         self._next_job = int(time.time()) % 100_000 * 100
+        #: errors of slow analyses, so a page or a client polling does not start them again
+        self.failures: OrderedDict[tuple[Any, ...], str] = OrderedDict()
+        self.analysis_jobs: OrderedDict[int, AnalysisJob] = OrderedDict()
+        self._job_of_key: dict[tuple[Any, ...], AnalysisJob] = {}
+        self._jobs_lock = threading.Lock()
+        self.last_seconds: dict[str, float] = {}
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="truefans-analysis")
 
     # -- results ------------------------------------------------------------------------------
+    def prepare(self, a: Analysis, params: Mapping[str, Any]) -> dict[str, Any]:
+        """The options with each file option's uploaded-file name replaced by that file's path
+        inside the upload folder (InvalidOption for anything else)."""
+        out = dict(params)
+        for o in a.options:
+            v = out.get(o.flag)
+            if o.file and v not in (None, ""):
+                out[o.flag] = str(files.resolve(self.upload_dir, str(v), o.flag))
+        return out
+
     def key(self, a: Analysis, params: Mapping[str, Any]) -> tuple[Any, ...]:
-        return (self.generation, a.name, a.normalised(params))
+        stamps = []
+        for o in a.options:  # a file replaced by a new upload of the same name is a new query
+            v = params.get(o.flag)
+            if o.file and v not in (None, ""):
+                st = Path(str(v)).stat()
+                stamps.append((o.flag, st.st_mtime_ns, st.st_size))
+        return (self.generation, a.name, a.normalised(params), tuple(stamps))
 
     def cached_json(self, key: tuple[Any, ...]) -> bytes | None:
         hit = self.cache.get(key)
@@ -120,6 +190,61 @@ class State:
         self._store(key, res, body)
         return body
 
+    # -- slow analyses as background jobs ---------------------------------------------------
+    def failure(self, key: tuple[Any, ...]) -> str | None:
+        return self.failures.get(key)
+
+    def start(
+        self, a: Analysis, params: dict[str, Any], key: tuple[Any, ...], url: str
+    ) -> AnalysisJob:
+        """The job computing this query: the one already queued or running, else a new one."""
+        with self._jobs_lock:
+            job = self._job_of_key.get(key)
+            if job is not None:
+                return job
+            self._next_job += 1
+            job = AnalysisJob(
+                self._next_job, a.name, key, params, url, expected=self.last_seconds.get(a.name)
+            )
+            self._job_of_key[key] = job
+            self.analysis_jobs[job.id] = job
+            while len(self.analysis_jobs) > MAX_ANALYSIS_JOBS:
+                old = next(iter(self.analysis_jobs.values()))
+                if old.finished is None:
+                    break
+                self.analysis_jobs.popitem(last=False)
+        self.executor.submit(self._run_analysis, a, job)
+        return job
+
+    def ahead(self, job: AnalysisJob) -> int:
+        """Jobs queued or running before this one."""
+        return sum(
+            1 for j in list(self.analysis_jobs.values()) if j.id < job.id and j.finished is None
+        )
+
+    def _run_analysis(self, a: Analysis, job: AnalysisJob) -> None:
+        job.started = time.monotonic()
+        try:
+            if job.key[0] == self.generation:  # an import since: the next request asks again
+                self.result(a, job.params)
+        except TruefansError as e:
+            job.error = str(e)
+            self.failures[job.key] = job.error
+            while len(self.failures) > CACHE_SIZE:
+                self.failures.popitem(last=False)
+        except Exception as e:  # a bug: keep the server up, say so on the page, log it
+            job.error = f"internal error in {a.name}: {type(e).__name__}: {e}"
+            self.failures[job.key] = job.error
+            from rich.console import Console
+
+            Console(stderr=True).print_exception()
+        finally:
+            job.finished = time.monotonic()
+            if job.error is None:
+                self.last_seconds[a.name] = job.finished - job.started
+            with self._jobs_lock:
+                self._job_of_key.pop(job.key, None)
+
     def _store(self, key: tuple[Any, ...], res: Result, body: bytes | None) -> None:
         self.cache[key] = (res, body)
         self.cache.move_to_end(key)
@@ -149,6 +274,7 @@ class State:
                         reports = self.ws.import_files([path])
                         self.generation += 1
                         self.cache.clear()
+                        self.failures.clear()
                         job.reports.extend(_report_dict(r, path, shown, self.ws) for r in reports)
                     job.done += 1
                     bar.advance(task)
@@ -205,10 +331,10 @@ def _error(status: int, message: str, errors: list[Any] | None = None) -> JSONRe
 
 
 def _annotation(o: Any) -> Any:
-    base: Any = {str: str, int: int, float: float, date: date}[o.kind]
+    base: Any = {str: str, int: int, float: float, date: date, bool: bool}[o.kind]
     if o.choices:
         base = Literal[o.choices]  # type: ignore[valid-type]
-    return base | None
+    return base if o.required else base | None
 
 
 def _api_endpoint(state_of: Any, a: Analysis) -> Any:
@@ -219,8 +345,20 @@ def _api_endpoint(state_of: Any, a: Analysis) -> Any:
         params = {
             o.flag: kw[_pyname(o.flag)] for o in a.options if kw.get(_pyname(o.flag)) is not None
         }
+        params = state.prepare(a, params)  # a file option names an uploaded file, no path
         key = state.key(a, params)  # checks the options (InvalidOption -> 400)
         body = state.cached_json(key)
+        if body is None and a.slow:
+            failed = state.failure(key)
+            if failed is not None:
+                return _error(400, failed)
+            if state.cache.get(key) is None:
+                job = state.start(a, params, key, str(request.url.path) + _query(request))
+                return JSONResponse(
+                    job.to_dict(state.ahead(job)),
+                    status_code=202,
+                    headers={"Location": f"/api/v1/jobs/{job.id}", "Retry-After": "2"},
+                )
         if body is None:
             body = await run_in_threadpool(state.json_bytes, a, params)
         return Response(body, media_type="application/json")
@@ -229,13 +367,19 @@ def _api_endpoint(state_of: Any, a: Analysis) -> Any:
         inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request)
     ]
     for o in a.options:
+        extra = ""
+        if o.kind is date:
+            extra = " (YYYY-MM-DD)"
+        elif o.file:
+            extra = " (the name of a profile uploaded on the page, not a path)"
         q = Query(
-            o.default,
+            ... if o.required else o.default,
             alias=o.flag,
-            description=o.help + (" (YYYY-MM-DD)" if o.kind is date else ""),
+            description=o.help + extra,
             ge=o.ge,
             gt=o.gt,
             le=o.le,
+            lt=o.lt,
         )
         sig.append(
             inspect.Parameter(
@@ -249,6 +393,11 @@ def _api_endpoint(state_of: Any, a: Analysis) -> Any:
     endpoint.__name__ = f"api_{a.name}"
     endpoint.__doc__ = f"{a.question} Same object as `truefans {a.name} --format json`."
     return endpoint
+
+
+def _query(request: Request) -> str:
+    q = request.url.query
+    return f"?{q}" if q else ""
 
 
 def _pyname(flag: str) -> str:
@@ -275,6 +424,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> Any:
         yield
+        state.executor.shutdown(wait=False, cancel_futures=True)
         with state.lock:
             ws.close()
 
@@ -434,26 +584,55 @@ def create_app(
             for k, v in request.query_params.items()
             if k in a.option and k not in SHARED_FILTERS and v != ""
         }
-        if a.report_options and not any(k in options for k in ("calibration-end",)):
-            extra = await run_in_threadpool(a.report_options, state.ws)
-            options = {**extra, **options}
-        params = report_render.page_params(a, filters, options)
-        a.normalised(params)  # bad options: a 400 page naming them
-        sec = await run_in_threadpool(_section, a, params, filters["channel"])
+        if a.report_options:  # the report's choices where the URL makes none (clv, plan)
+
+            def defaults() -> dict[str, Any]:
+                with state.lock:
+                    return a.report_options(state.ws) if a.report_options else {}
+
+            extra = await run_in_threadpool(defaults)
+            if not any(k in options for k in extra):  # one choice: all of them or none
+                options = {**extra, **options}
+        shown = report_render.page_params(a, filters, options)
+        missing = [o for o in a.options if o.required and shown.get(o.flag) in (None, "")]
+        job: dict[str, Any] | None = None
+        if missing:  # e.g. career without a profile: say what to give, not an error
+            sec = report_render.Section(
+                a,
+                shown,
+                absent="; ".join(f"--{o.flag} is needed: {o.help}" for o in missing)
+                + ". Set it in the options above.",
+            )
+        else:
+            params = state.prepare(a, shown)  # bad file names: a 400 page naming them
+            key = state.key(a, params)  # bad options: a 400 page naming them
+            failed = state.failure(key) if a.slow else None
+            if failed is not None:
+                sec = report_render.Section(a, params, error=failed)
+            elif a.slow and state.cache.get(key) is None:
+                from urllib.parse import urlencode
+
+                url = f"/api/v1/{a.name}" + (f"?{urlencode(shown)}" if shown else "")
+                j = state.start(a, params, key, url)
+                job = j.to_dict(state.ahead(j))
+                sec = report_render.Section(a, params)
+            else:
+                sec = await run_in_threadpool(_section, a, params, filters["channel"])
         chans = await run_in_threadpool(channels_known)
-        api = f"/api/v1/{a.name}" + filter_query({})
         from urllib.parse import urlencode
 
-        if params:
-            api += "?" + urlencode(params)
+        api = f"/api/v1/{a.name}" + (f"?{urlencode(shown)}" if shown else "")
+        profiles = await run_in_threadpool(files.uploaded, state.upload_dir)
         return render(
             request,
             "analysis.html",
             {
                 "sec": sec,
+                "job": job,
                 "analysis": a,
-                "params": params,
+                "params": shown,
                 "options": options,
+                "profiles": profiles,
                 "outcome_types": OUTCOME_TYPES,
                 "channels": chans,
                 "api_url": api,
@@ -465,6 +644,27 @@ def create_app(
     async def report(request: Request) -> Response:
         filters = shared_filters(request)
 
+        def run(a: Analysis, params: dict[str, Any]) -> Result:
+            """Answer from memory; a slow analysis not computed yet is left out, saying how to
+            get it (its page computes it in the background)."""
+            params = state.prepare(a, params)
+            key = state.key(a, params)
+            hit = state.cache.get(key)
+            if hit is not None:
+                return hit[0]
+            if a.slow:
+                failed = state.failure(key)
+                if failed is not None:
+                    raise TruefansError(failed)
+                from urllib.parse import urlencode
+
+                raise report_render.NotComputed(
+                    f"not computed in this app yet (it takes a while): open the {a.title} page "
+                    f"(/a/{a.name}?{urlencode(params)}), which computes it in the background, "
+                    "then download the report again; `truefans report` computes every section"
+                )
+            return state.result(a, params)
+
         def build() -> str:
             with state.lock:
                 return report_render.render_report(
@@ -473,6 +673,7 @@ def create_app(
                     until=filters["until"],
                     outcome=filters["outcome"],
                     channel=filters["channel"],
+                    run=run,
                 )
 
         html = await run_in_threadpool(build)
@@ -573,6 +774,55 @@ def create_app(
             job.finished = True
         return JSONResponse(job.to_dict(), status_code=202 if files else 400)
 
+    @app.post("/upload/profile", include_in_schema=False)
+    async def upload_profile(request: Request) -> Response:
+        """A profile (YAML/TOML) for the options that take one (credibility and career's
+        --profile): checked, stored in the upload folder's profiles/, then the page again with
+        it chosen."""
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        length = int(headers.get("content-length") or 0)
+        if length > files.MAX_PROFILE_BYTES + 64 * 1024:
+            return _page_error(request, 413, "profile too large (at most 256 KB)")
+        form = await request.form(max_files=1, max_fields=5)
+        if not security.csrf_ok(headers, str(form.get("csrf_token") or ""), state.token):
+            return _page_error(request, 403, "missing or wrong CSRF token: reload the page")
+        back = str(form.get("analysis") or "")
+        if back not in {a.name for a in available() if any(o.file for o in a.options)}:
+            return _page_error(request, 400, f"no page {back!r} takes a profile")
+        up = form.get("profile")
+        if up is None or isinstance(up, str):
+            return _page_error(request, 400, "no file in the upload (field 'profile')")
+        try:
+            name = safe_name(up.filename or "profile.yaml")
+            if Path(name).suffix.lower() not in files.PROFILE_SUFFIXES:
+                raise InvalidOption(
+                    f"{name}: a profile is a {', '.join(files.PROFILE_SUFFIXES)} file"
+                )
+            files.check_name(name)
+            data = await up.read(files.MAX_PROFILE_BYTES + 1)
+            if len(data) > files.MAX_PROFILE_BYTES:
+                raise InvalidOption(f"{name}: larger than 256 KB; a profile is a short list")
+            folder = files.profiles_dir(state.upload_dir)
+            folder.mkdir(parents=True, exist_ok=True)
+            target = folder / name
+            if target.is_symlink():
+                raise InvalidOption(f"{name}: refusing to write through a symlink")
+            tmp = folder / f".part-{name}"  # keeps the suffix the reader goes by
+            tmp.write_bytes(data)
+            from ..credibility.relevance import Profile
+
+            try:
+                Profile.load(tmp)  # a profile that cannot be read is refused, with its reason
+            except TruefansError as e:
+                tmp.unlink(missing_ok=True)
+                raise InvalidOption(str(e).replace(str(tmp), name)) from e
+            os.replace(tmp, target)
+        finally:
+            await up.close()
+        from urllib.parse import urlencode
+
+        return RedirectResponse(f"/a/{back}?{urlencode({'profile': name})}", status_code=303)
+
     @app.get("/upload/jobs/{job_id}", include_in_schema=False)
     async def job_status(job_id: int) -> Response:
         job = state.jobs.get(job_id)
@@ -636,17 +886,40 @@ def create_app(
 
     # -- the JSON API -------------------------------------------------------------------------
     for a in available():
+        responses: dict[int | str, dict[str, Any]] = {
+            400: {"description": "an option the analysis cannot use (one JSON error shape)"},
+            401: {"description": "the token is required on this binding"},
+        }
+        if a.slow:
+            responses[202] = {
+                "description": "not computed yet: a background job computes it. Poll the job "
+                "(Location header, `/api/v1/jobs/{job}`) until its status is done, then ask "
+                "this URL again for the result"
+            }
         app.add_api_route(
             f"/api/v1/{a.name}",
             _api_endpoint(state_of, a),
             methods=["GET"],
             summary=a.title,
             tags=["analyses"],
-            responses={
-                400: {"description": "an option the analysis cannot use (one JSON error shape)"},
-                401: {"description": "the token is required on this binding"},
-            },
+            responses=responses,
         )
+
+    @app.get(
+        "/api/v1/jobs/{job_id}",
+        tags=["jobs"],
+        summary="A background analysis job",
+        responses={404: {"description": "no such job"}},
+    )
+    async def analysis_job(job_id: int) -> Response:
+        """Status of a slow analysis (mix, plan) computing in the background: queued, running,
+        done or failed, elapsed seconds and an estimated progress; `result` is the URL that
+        answers with the analysis once it is done."""
+        job = state.analysis_jobs.get(job_id)
+        if job is None:
+            return _error(404, f"no analysis job {job_id}")
+        return JSONResponse(job.to_dict(state.ahead(job)))
+
     return app
 
 

@@ -1,5 +1,35 @@
 /* Upload with drag and drop: send the files, show the upload progress, then poll the import job
-   and show each file's summary and its rejected rows. */
+   and show each file's summary and its rejected rows. On a slow analysis's page: poll its
+   background job, show the progress, and show the page again when the result is ready. */
+(function () {
+  "use strict";
+  var box = document.getElementById("analysis-job");
+  if (!box) { return; }
+  var bar = document.getElementById("job-progress");
+  var label = document.getElementById("job-label");
+  var id = box.getAttribute("data-job");
+  function poll() {
+    fetch("/api/v1/jobs/" + id, { credentials: "same-origin" }).then(function (r) {
+      if (!r.ok) { throw new Error("job " + id + ": HTTP " + r.status); }
+      return r.json();
+    }).then(function (job) {
+      box.setAttribute("data-status", job.status);
+      if (job.status === "done" || job.status === "failed") {
+        bar.value = 100;
+        label.textContent = job.status === "done" ? "Done: showing the result…" : "Failed: showing why…";
+        window.location.reload();
+        return;
+      }
+      if (job.progress !== null) { bar.value = Math.round(100 * job.progress); }
+      label.textContent = job.status === "queued" ?
+        "Queued behind " + job.queued_ahead + " other job(s)…" :
+        "Computing: " + job.elapsed_seconds.toFixed(0) + " s" +
+        (job.expected_seconds ? " of about " + job.expected_seconds.toFixed(0) + " s (the last run)" : "") + "…";
+      setTimeout(poll, 1000);
+    }).catch(function (err) { label.textContent = String(err); setTimeout(poll, 3000); });
+  }
+  poll();
+})();
 (function () {
   "use strict";
   var form = document.getElementById("upload-form");
