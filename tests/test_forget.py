@@ -224,3 +224,86 @@ def test_import_and_forget_output_hold_no_email_or_phone(tmp_path, generic_files
     )
     assert res.exit_code == 0 and "okafor.example" not in res.output
     assert '"p2"' in res.output
+
+
+def test_forget_in_the_demo_world_touches_no_one_else(demo_path, tmp_path):
+    """Real resolved people (an email customer, a referrer, a follower known by handle only):
+    each is gone from every table and the file's bytes, everyone else's rows stay as they were."""
+    path = tmp_path / "demo.duckdb"
+    import shutil
+
+    shutil.copy(demo_path, path)
+    con = duckdb.connect(str(path), read_only=True)
+    raw = path.read_bytes()
+    customers = con.execute(
+        """SELECT i.person_id, i.value FROM identities i JOIN outcomes o USING (person_id)
+        WHERE i.kind = 'email' GROUP BY ALL ORDER BY count(*) DESC, 1"""
+    ).fetchall()
+    referrer = con.execute(
+        "SELECT referred_by FROM outcomes WHERE referred_by IS NOT NULL ORDER BY 1 LIMIT 1"
+    ).fetchone()
+    follower = con.execute(
+        """SELECT person_id FROM identities WHERE kind = 'handle' AND person_id NOT IN
+           (SELECT person_id FROM identities WHERE kind <> 'handle') ORDER BY 1 LIMIT 1"""
+    ).fetchone()
+    con.close()
+    assert customers and referrer and follower
+    chosen = [customers[0][0], referrer[0], follower[0]]
+    needles = [customers[0][1], *chosen]
+    before = file_contents(path)
+
+    for who in (customers[0][1], referrer[0], follower[0]):
+        rep = forget(path, who)
+        assert rep.rewritten and rep.person_ids
+    after = file_contents(path)
+    data = path.read_bytes()
+    for needle in needles:
+        # the demo's columns are compressed: only a value stored verbatim before can be looked for
+        if needle.encode() in raw:
+            assert needle.encode() not in data, needle
+        assert not [t for t, (_, rows) in after.items() if needle in repr(rows)], needle
+    gone = set(chosen)
+    icols, irows = before["identities"]
+    gone_idents = {
+        r[icols.index("identity_id")] for r in irows if r[icols.index("person_id")] in gone
+    }
+    for table in ("people", "identities", "touchpoints", "audience", "truth_people"):
+        cols, rows = before[table]
+        i = cols.index("person_id")
+        j = cols.index("identity_id") if "identity_id" in cols else None
+        kept = sorted(
+            (r for r in rows if r[i] not in gone and (j is None or r[j] not in gone_idents)),
+            key=repr,
+        )
+        assert after[table][1] == kept, table
+    # the referred orders stay, with their money, without the referrer
+    cols, rows = after["outcomes"]
+    assert len(rows) == len([r for r in before["outcomes"][1] if r[1] not in gone])
+    with truefans.open_workspace(path) as ws:
+        assert ws.picture().rows
+        _assert_summaries_in_step(ws.con)
+
+
+def test_values_another_person_shares_or_contains_are_left_to_them(tmp_path, generic_files):
+    """The same handle on another platform belongs to someone else too; an email that contains
+    the forgotten one is another address: both stay as they were."""
+    path = _world(tmp_path, generic_files)
+    longer = "old." + EMAIL
+    with truefans.open_workspace(path) as ws:
+        ws.con.execute(
+            f"""INSERT INTO identities (identity_id, person_id, kind, platform, value) VALUES
+            ('zq-handle', '{PERSON}', 'handle', 'x', 'zeldaq'),
+            ('p2-handle', 'p2', 'handle', 'meta', 'zeldaq'),
+            ('p2-email', 'p2', 'email', NULL, '{longer}')"""
+        )
+        ws.con.execute(
+            "INSERT INTO rejects VALUES (1, 9, 'ts', 'ts: not a date', ?)", [f"x,{longer},y"]
+        )
+    forget(path, PERSON)
+    after = file_contents(path)
+    cols, rows = after["identities"]
+    mine = {r[cols.index("identity_id")]: r[cols.index("value")] for r in rows}
+    assert mine["p2-handle"] == "zeldaq" and mine["p2-email"] == longer
+    assert "zq-handle" not in mine
+    assert ("x," + longer + ",y") in repr(after["rejects"][1])
+    assert EMAIL.encode() not in path.read_bytes().replace(longer.encode(), b"")

@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -194,9 +195,15 @@ def _collect(con: duckdb.DuckDBPyConnection, ids: list[str]) -> dict[str, set[st
         )
         values |= col(f"SELECT value FROM identities WHERE {owned}")
         values |= col(f"SELECT value_hash FROM identities WHERE {owned}")
+        # a value another person has too (the same handle on two platforms) is theirs as well
+        values -= _shared(con, "identities", ("value", "value_hash"), owned, values)
     names = col(
         "SELECT display_name FROM people WHERE person_id IN (SELECT v FROM __forget_people)"
     )
+    if "people" in tables:
+        names -= _shared(
+            con, "people", ("display_name",), "person_id IN (SELECT v FROM __forget_people)", names
+        )
     return {
         "people": set(ids),
         "identities": identity_ids,
@@ -204,6 +211,43 @@ def _collect(con: duckdb.DuckDBPyConnection, ids: list[str]) -> dict[str, set[st
         "values": values,
         "texts": {t for t in values | names | set(ids) | identity_ids if len(t) >= MIN_REDACT},
     }
+
+
+def _shared(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    columns: tuple[str, ...],
+    owned: str,
+    values: set[str],
+) -> set[str]:
+    """Those of ``values`` that rows not ``owned`` (other people's) hold in ``columns`` too."""
+    if not values:
+        return set()
+    out: set[str] = set()
+    for c in columns:
+        rows = con.execute(
+            f"SELECT DISTINCT {_q(c)} FROM {_q(table)} WHERE NOT ({owned}) "
+            f"AND {_q(c)} IN (SELECT unnest(?::VARCHAR[]))",
+            [sorted(values)],
+        ).fetchall()
+        out |= {str(r[0]) for r in rows}
+    return out
+
+
+def _redactable(column: str) -> bool:
+    """Free text, where the person may be named inside a longer string (a rejected row's raw
+    text, evidence, a note): not an id or an identity value, which are matched whole only."""
+    return not (
+        _is_person_column(column)
+        or column.endswith("_id")
+        or column in ("value", "value_hash", "key")
+    )
+
+
+def _pattern(text: str) -> str:
+    """A regular expression for ``text`` as a whole token (not inside a longer email, handle or
+    id: ``ann@x.com`` does not match inside ``joann@x.com``)."""
+    return rf"(^|[^A-Za-z0-9_.+@-]){re.escape(text)}($|[^A-Za-z0-9_.@-])"
 
 
 def _source_files(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -270,24 +314,31 @@ def _erase(
                 )
                 if n:
                     report.nulled[f"{table}.{c}"] = n
-        # what is left that names the person: exact values out, longer texts redacted (one pass
-        # per column: the replacements nested, the rows found by any of the texts)
-        texts = sorted(found["texts"], key=lambda t: (-len(t), t))  # longest first
+        # what is left that names the person: their values out where a column holds one whole,
+        # and in free text each of them as a whole token replaced (longest first, one pass)
+        texts = sorted(found["texts"], key=lambda t: (-len(t), t))
         for c in cols:
             n = _changed(
                 con,
                 f"UPDATE {_q(table)} SET {_q(c)} = NULL "
                 f"WHERE {_q(c)} IN (SELECT v FROM __forget_values)",
             )
-            if texts:
+            if texts and _redactable(c):
                 expr = _q(c)
                 for _ in texts:
-                    expr = f"replace({expr}, ?, ?)"
-                params: list[Any] = [x for t in texts for x in (t, REDACTED)]
-                where = " OR ".join(f"contains({_q(c)}, ?)" for _ in texts)
-                n += _changed(
-                    con, f"UPDATE {_q(table)} SET {_q(c)} = {expr} WHERE {where}", params + texts
-                )
+                    expr = f"regexp_replace({expr}, ?, ?, 'g')"
+                params: list[Any] = [x for t in texts for x in (_pattern(t), rf"\1{REDACTED}\2")]
+                where = " OR ".join(f"regexp_matches({_q(c)}, ?)" for _ in texts)
+                # again while something matches: two tokens one separator apart share it
+                for _ in range(10):
+                    changed = _changed(
+                        con,
+                        f"UPDATE {_q(table)} SET {_q(c)} = {expr} WHERE {where}",
+                        params + [_pattern(t) for t in texts],
+                    )
+                    n += changed
+                    if not changed:
+                        break
             if n:
                 report.redacted[f"{table}.{c}"] = n
 
@@ -308,9 +359,10 @@ def traces(con: duckdb.DuckDBPyConnection, found: dict[str, set[str]]) -> list[s
             if c in FACT_COLUMNS:
                 checks.append(f"{_q(c)} IN (SELECT unnest(?::VARCHAR[]))")
                 params.append(sorted(found["facts"]))
-            for text in sorted(found["texts"]):
-                checks.append(f"contains({_q(c)}, ?)")
-                params.append(text)
+            if _redactable(c):
+                for text in sorted(found["texts"]):
+                    checks.append(f"regexp_matches({_q(c)}, ?)")
+                    params.append(_pattern(text))
             n = _changed(
                 con, f"SELECT count(*) FROM {_q(table)} WHERE {' OR '.join(checks)}", params
             )
