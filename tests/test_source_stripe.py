@@ -311,3 +311,30 @@ def test_export_in_a_zone_truefans_cannot_name_is_left_local(ws, tmp_path):
     got = scalar(ws, f'SELECT first_seen FROM "{st.relation}"')
     assert got == "2024-07-01T09:00:00"
     ws.con.execute(f'DROP TABLE "{st.relation}"')
+
+
+def test_row_numbers_are_exact_in_a_file_read_in_parallel(ws, tmp_path):
+    """Payments are staged in one pass from DuckDB's reader, numbered by the staged table's
+    rowid: a file big enough to be read in parallel keeps its rows, and its bad rows are
+    reported at their lines with the raw row."""
+    bad = {7: "2024-13-01 00:00:00", 123_457: "soon", 249_999: ""}
+    lines = ["id,Created date (UTC),Amount,Currency,Status,Fee,Customer Email,Description"]
+    for i in range(1, 250_001):
+        created = bad.get(i, "2024-01-01 10:00:00")
+        status = "Failed" if i % 1000 == 0 else "Paid"
+        lines.append(
+            f"py_{i},{created},{i % 97}.50,usd,{status},0.{i % 10}0,c{i % 4000}@example.com,"
+            "Monthly retainer for the local SEO package"
+        )
+    f = tmp_path / "unified_payments.csv"
+    f.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert f.stat().st_size > 16 * 1024 * 1024
+    df, rejects, note = stage(ws, f)
+    assert {r[0]: r[1] for r in rejects} == {7: "ts", 123_457: "ts", 249_999: "ts"}
+    assert all(f'"id":"py_{r[0]}"' in r[3] for r in rejects)
+    assert "250 payments took no money" in note
+    orders = df[df["type"] == "order"]
+    assert len(orders) == 250_000 - 250 - 3
+    assert (orders["outcome_id"] == "stripe:py_" + orders["__row"].astype(str)).all()
+    fees = df[df["type"] == "fee"]
+    assert (fees["outcome_id"] == "stripe:py_" + fees["__row"].astype(str) + ":fee").all()

@@ -169,17 +169,24 @@ def header_at(head: bytes, is_header: Any, max_lines: int = 60) -> Header | None
     return None
 
 
+def csv_scan(ctx: StageContext, header: Header) -> str:
+    """SQL: DuckDB's reader over the UTF-8 CSV under ``header``, one VARCHAR column per header
+    column, named by :func:`norm` (a query selecting a few of them reads only those)."""
+    names = unique_names(norm(c) for c in header.columns)
+    cols = "{" + ", ".join(f"{lit(n)}: 'VARCHAR'" for n in names) + "}"
+    return (
+        f"read_csv({lit(str(ctx.path))}, header=true, skip={header.line}, auto_detect=false, "
+        f"delim={lit(header.delimiter)}, quote='\"', escape='\"', columns={cols}, "
+        "strict_mode=true, encoding='utf-8')"
+    )
+
+
 def read_csv_table(ctx: StageContext, header: Header, rel: str) -> None:
     """Temp table ``rel`` from the UTF-8 CSV under ``header`` through DuckDB's reader: one
     VARCHAR column per header column, named by :func:`norm`, no ``__row`` (``rowid + 1`` is the
     row number). Raises ``duckdb.Error`` on an irregular file."""
-    names = unique_names(norm(c) for c in header.columns)
-    cols = "{" + ", ".join(f"{lit(n)}: 'VARCHAR'" for n in names) + "}"
     ctx.con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {col(rel)} AS SELECT * FROM read_csv(?, "
-        f"header=true, skip={header.line}, auto_detect=false, delim=?, quote='\"', "
-        f"escape='\"', columns={cols}, strict_mode=true, encoding='utf-8')",
-        [str(ctx.path), header.delimiter],
+        f"CREATE OR REPLACE TEMP TABLE {col(rel)} AS SELECT * FROM {csv_scan(ctx, header)}"
     )
 
 

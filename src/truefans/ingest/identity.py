@@ -192,24 +192,35 @@ def resolve_hints(
     qc = ", ".join(f'"{c}"' for c in sig_cols)
     srow = row_expr.replace("rowid", "s.rowid").replace("__row", "s.__row")
     # 0. signatures: distinct hint combinations among the valid rows, and each row's signature
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE __rows AS
-        SELECT {srow} AS __row, {", ".join(f's."{c}"' for c in sig_cols)}
-        FROM "{relation}" s
-        WHERE {srow} IN (SELECT __row FROM "{checked}" WHERE __err IS NULL)"""
+    sq = ", ".join(f's."{c}"' for c in sig_cols)
+    valid = (
+        f'WHERE {srow} IN (SELECT __row FROM "{checked}" WHERE __err IS NULL)'
+        if _count(con, f'SELECT count(*) FROM "{checked}" WHERE __err IS NOT NULL')
+        else ""  # every row is valid
     )
+    rows = f'SELECT {srow} AS __row, {sq} FROM "{relation}" s {valid}'
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE __sig AS
-        SELECT row_number() OVER (ORDER BY min(__row)) AS sig, {qc}, min(__row) AS first_row,
-               count(DISTINCT __row) AS n_rows
-        FROM __rows GROUP BY ALL"""
+        SELECT *, hash({qc}) AS __hh FROM (
+          SELECT row_number() OVER (ORDER BY min(__row)) AS sig, {qc}, min(__row) AS first_row
+          FROM ({rows}) GROUP BY ALL)"""
     )
-    on = " AND ".join(f'r."{c}" IS NOT DISTINCT FROM g."{c}"' for c in sig_cols)
+    # a row finds its signature by a 64-bit hash of its hints when no two signatures share one
+    # (a join on one number instead of every hint); else by the hints themselves
+    if _count(con, "SELECT count(*) - count(DISTINCT __hh) FROM __sig") == 0:
+        rowsig = (
+            f"SELECT DISTINCT r.__row, g.sig FROM (SELECT {srow} AS __row, hash({sq}) AS __hh "
+            f'FROM "{relation}" s {valid}) r JOIN __sig g USING (__hh)'
+        )
+    else:
+        on = " AND ".join(f'r."{c}" IS NOT DISTINCT FROM g."{c}"' for c in sig_cols)
+        rowsig = f"SELECT DISTINCT r.__row, g.sig FROM ({rows}) r JOIN __sig g ON {on}"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE __rowsig AS {rowsig}")
     con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE __rowsig AS
-        SELECT DISTINCT r.__row, g.sig FROM __rows r JOIN __sig g ON {on}"""
+        """CREATE OR REPLACE TEMP TABLE __sig AS
+        SELECT g.* EXCLUDE (__hh), n.n_rows FROM __sig g
+        JOIN (SELECT sig, count(*) AS n_rows FROM __rowsig GROUP BY sig) n USING (sig)"""
     )
-    con.execute("DROP TABLE __rows")
     # 1. one row per (signature, normalised identity)
     parts = []
     phone_tbl = None
@@ -266,11 +277,26 @@ def resolve_hints(
         GROUP BY h.ikey"""
     )
     # 2. connected signatures: label propagation over signatures and identity keys
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE __lab AS SELECT ikey, ikey AS label FROM "
-        "(SELECT DISTINCT ikey FROM __h)"
+    # every identity key in one signature only: the signatures are the components (what the
+    # propagation below would find), each labelled by its smallest key
+    simple = not _count(
+        con, "SELECT count(*) FROM (SELECT ikey FROM __h GROUP BY ikey HAVING count(*) > 1)"
     )
-    for _ in range(50):
+    if simple:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE __siglab AS "
+            "SELECT sig, min(ikey) AS label FROM __h GROUP BY sig"
+        )
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE __lab AS "
+            "SELECT h.ikey, s.label FROM __h h JOIN __siglab s USING (sig)"
+        )
+    else:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE __lab AS SELECT ikey, ikey AS label FROM "
+            "(SELECT DISTINCT ikey FROM __h)"
+        )
+    for _ in range(0 if simple else 50):
         con.execute(
             """CREATE OR REPLACE TEMP TABLE __siglab AS
             SELECT h.sig, min(l.label) AS label FROM __h h JOIN __lab l USING (ikey)
@@ -292,7 +318,7 @@ def resolve_hints(
         """CREATE OR REPLACE TEMP TABLE __lp AS
         SELECT l.label,
                coalesce(min(k.person_id), 'p' || left(sha256(l.label), 15)) AS person_id,
-               count(DISTINCT k.person_id) AS n_known
+               coalesce(min(k.person_id) < max(k.person_id), false) AS several_known
         FROM __lab l LEFT JOIN __known k USING (ikey)
         GROUP BY l.label"""
     )
@@ -304,7 +330,7 @@ def resolve_hints(
     for label, persons in con.execute(
         """SELECT l.label, list(DISTINCT k.person_id ORDER BY k.person_id)
         FROM __lab l JOIN __known k USING (ikey)
-        WHERE l.label IN (SELECT label FROM __lp WHERE n_known > 1)
+        WHERE l.label IN (SELECT label FROM __lp WHERE several_known)
         GROUP BY l.label"""
     ).fetchall():
         kept = persons[0]
@@ -314,10 +340,6 @@ def resolve_hints(
     con.execute(
         """CREATE OR REPLACE TEMP TABLE __sigp AS
         SELECT s.sig, lp.person_id FROM __siglab s JOIN __lp lp USING (label)"""
-    )
-    con.execute(
-        """CREATE OR REPLACE TEMP TABLE __rowp AS
-        SELECT r.__row, p.person_id FROM __rowsig r JOIN __sigp p USING (sig)"""
     )
     # 3. new people: descriptive columns from the first row that has them
     name_expr = 'g."__name"' if "__name" in cols else "CAST(NULL AS VARCHAR)"
@@ -334,14 +356,19 @@ def resolve_hints(
         "title": 'g."__title"' if "__title" in cols else "CAST(NULL AS VARCHAR)",
         "location": 'g."__location"' if "__location" in cols else "CAST(NULL AS VARCHAR)",
     }
+    # the value of the person's first signature (by first row) that has one
     picks = ",\n".join(
-        f"first(NULLIF(trim({e}), '') ORDER BY g.first_row) "
+        f"arg_min(NULLIF(trim({e}), ''), g.first_row) "
         f"FILTER (WHERE NULLIF(trim({e}), '') IS NOT NULL) AS {k}"
+        if e != "CAST(NULL AS VARCHAR)"
+        else f"{e} AS {k}"
         for k, e in sel.items()
     )
     first_seen = (
-        f"""(SELECT rp.person_id, min(c.{time_col}) AS first_seen
-            FROM "{checked}" c JOIN __rowp rp USING (__row) GROUP BY rp.person_id)"""
+        f"""(SELECT sp.person_id, min(m.first_seen) AS first_seen
+            FROM (SELECT rs.sig, min(c.{time_col}) AS first_seen
+                  FROM "{checked}" c JOIN __rowsig rs USING (__row) GROUP BY rs.sig) m
+            JOIN __sigp sp USING (sig) GROUP BY sp.person_id)"""
         if time_col
         else "(SELECT DISTINCT person_id, CAST(NULL AS TIMESTAMP) AS first_seen FROM __sigp)"
     )
@@ -380,17 +407,21 @@ def resolve_hints(
         if hash_pii
         else "h.value"
     )
+    # (an identity key in one signature only needs no grouping: its signature's row is its own)
+    one = "{}" if simple else "any_value({})"
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE __newid AS
-        SELECT h.ikey, any_value(h.kind) kind, any_value(h.platform) platform,
-               any_value({stored_value}) AS value, any_value(h.vhash) vhash,
-               any_value(sp.person_id) person_id, min(g.first_row) first_row,
-               sum(g.n_rows) n_rows,
-               'i' || left(sha256(any_value(h.kind) || ':' || coalesce(any_value(h.platform), '')
-                                  || ':' || any_value(h.vhash)), 15) AS identity_id
+        SELECT h.ikey, {one.format("h.kind")} kind, {one.format("h.platform")} platform,
+               {one.format(stored_value)} AS value, {one.format("h.vhash")} vhash,
+               {one.format("sp.person_id")} person_id,
+               {"g.first_row" if simple else "min(g.first_row)"} first_row,
+               {"g.n_rows" if simple else "sum(g.n_rows)"} n_rows,
+               'i' || left(sha256({one.format("h.kind")} || ':'
+                                  || coalesce({one.format("h.platform")}, '')
+                                  || ':' || {one.format("h.vhash")}), 15) AS identity_id
         FROM __h h JOIN __sigp sp USING (sig) JOIN __sig g USING (sig)
         WHERE h.ikey NOT IN (SELECT ikey FROM __known)
-        GROUP BY h.ikey"""
+        {"" if simple else "GROUP BY h.ikey"}"""
     )
     con.execute(
         """INSERT INTO identities (identity_id, person_id, kind, platform, value, value_hash,
@@ -546,6 +577,10 @@ def _name_key(x: str) -> str:
 
 def _name_company_matches(con: duckdb.DuckDBPyConnection, source_id: int, source_name: str) -> int:
     """Join people who have only a LinkedIn profile with a person of the same name and company."""
+    if not _count(
+        con, "SELECT count(*) FROM (SELECT 1 FROM identities WHERE kind = 'profile_url' LIMIT 1)"
+    ):
+        return 0  # nobody has a LinkedIn profile: nobody has only one
     # keys (normalised names) shared by at most a few people on each side: a name many people
     # share cannot single anyone out, and bounding it keeps the join linear
     pairs = con.execute(

@@ -27,26 +27,31 @@ UTC as ``YYYY-MM-DDTHH:MM:SSZ`` with ``local_times=False``.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 import duckdb
 
+from ..schema import ISO_4217
 from .channels import channel_sql
 from .common import (
     Header,
+    Reject,
     all_failures_sql,
     amount_sql,
     cell,
     collect_rejects,
+    count_rows,
+    csv_scan,
     drop,
     dropped_on_error,
     find_header,
     first_filled,
-    iso_currencies_sql,
     left_out,
     lit,
     pick,
     quiet_detect,
+    read_csv_table,
     show_sql,
     stage_csv,
     stage_first,
@@ -237,6 +242,14 @@ class _Zone:
         return out if self.local else f"{out} || 'Z'"
 
 
+def _one_of(x: str, values: Iterable[str]) -> str:
+    """SQL: ``x`` is one of ``values`` (NULL when ``x`` is NULL), as a regular expression.
+
+    Not ``x IN (...)``: DuckDB turns an IN list of five or more values into a join, and a join
+    loses the file order the one-pass staging numbers its rows by (``rowid``)."""
+    return f"regexp_full_match({x}, {lit('(?:' + '|'.join(re.escape(v) for v in sorted(values)) + ')')})"
+
+
 def _n(k: int, word: str) -> str:
     return f"{k} {word}" if k == 1 else f"{k} {word}s"
 
@@ -248,9 +261,9 @@ def _stage_payments(ctx: StageContext, header: Header) -> list[StagedTable]:
     con = ctx.con
     raw = f"{ctx.prefix}_stripe_raw"
     base = f"{ctx.prefix}_stripe_base"
+    bad = f"{ctx.prefix}_stripe_bad"
     out = f"{ctx.prefix}_stripe_outcomes"
     chmap = f"{ctx.prefix}_stripe_channels"
-    _, src_rejects, note = stage_csv(ctx, header, raw)
     c = pick(header.normed, PAYMENT_ALIASES)
     created, zone_name = _time_column(header.normed, "created")
     refunded_col, _ = _time_column(header.normed, "refunded")
@@ -266,14 +279,13 @@ def _stage_payments(ctx: StageContext, header: Header) -> list[StagedTable]:
     captured = f"lower({cell(c['captured'])})"
     mode = f"lower({cell(c['mode'])})"
     if c["status"]:
-        included = f"coalesce({status} IN ({', '.join(lit(s) for s in PAID_STATUSES)}), false)"
+        included = f"coalesce({_one_of(status, PAID_STATUSES)}, false)"
     elif c["captured"]:
-        included = f"coalesce({captured} IN ('true', 'yes', '1'), false)"
+        included = f"coalesce({_one_of(captured, ('true', 'yes', '1'))}, false)"
     else:
         included = "true"
     included = f"({included} AND coalesce({mode}, 'live') <> 'test')"
 
-    iso = iso_currencies_sql()
     err, cols = all_failures_sql(
         [
             ("outcome_id", "CASE WHEN pid IS NULL THEN 'missing: the id column is empty' END"),
@@ -304,28 +316,19 @@ def _stage_payments(ctx: StageContext, header: Header) -> list[StagedTable]:
                 "CASE WHEN currency IS NULL AND amount IS NOT NULL THEN "
                 "'missing: an amount needs a currency (the Currency column is empty; "
                 "pass --currency)' "
-                f"WHEN currency IS NOT NULL AND currency NOT IN {iso} THEN "
+                "WHEN currency IS NOT NULL AND NOT __iso THEN "
                 + show_sql("currency")
                 + " || ' is not an ISO 4217 currency code' "
-                f"WHEN fee > 0 AND fee_currency NOT IN {iso} THEN "
+                "WHEN fee > 0 AND fee_currency IS NOT NULL AND NOT __fee_iso THEN "
                 + show_sql("fee_currency")
                 + " || ' (Converted Currency) is not an ISO 4217 currency code' END",
             ),
         ]
     )
-    # utm metadata → channel: mapped once per distinct (source, medium, campaign)
+    # one pass: each payment's cells are trimmed, parsed and checked as the file is read (only
+    # the columns used are read; the rows are numbered by the table's rowid, in file order)
     utm_s, utm_m, utm_k = cell(c["utm_source"]), cell(c["utm_medium"]), cell(c["utm_campaign"])
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE "{chmap}" AS
-        SELECT s, m, k, {channel_sql("s", "m", "k", cfg)} AS channel_id FROM (
-          SELECT DISTINCT {utm_s} AS s, coalesce({utm_m}, '') AS m, coalesce({utm_k}, '') AS k
-          FROM "{raw}" WHERE {utm_s} IS NOT NULL)"""
-    )
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE "{base}" AS
-        WITH p AS (
-          SELECT __row,
-            {cell(c["id"])} AS pid,
+    cells = f"""{cell(c["id"])} AS pid,
             {cell(created)} AS created_raw,
             {cell(refunded_col)} AS refunded_at_raw,
             {cell(c["amount"])} AS amount_raw,
@@ -339,41 +342,81 @@ def _stage_payments(ctx: StageContext, header: Header) -> list[StagedTable]:
             {a("name")} AS name, {a("phone")} AS phone,
             NULLIF(concat_ws(', ', {a("city")}, {a("state")}, {a("country")}), '') AS location,
             CASE WHEN length({a("country")}) = 2 THEN upper({a("country")}) END AS country,
-            ch.channel_id,
-            coalesce({cell(c["order_ref"])}, {cell(c["id"])}) AS order_ref
-          FROM "{raw}" LEFT JOIN "{chmap}" ch
-            ON {utm_s} = ch.s AND coalesce({utm_m}, '') = ch.m AND coalesce({utm_k}, '') = ch.k),
-        q AS MATERIALIZED (
-          SELECT *, {zone.parse("created_raw")} AS ts,
-            {zone.parse("refunded_at_raw")} AS refunded_at,
-            {amount_sql("amount_raw")} AS amount,
-            coalesce({amount_sql("refunded_raw")}, CASE WHEN status = 'refunded'
-              AND refunded_raw IS NULL THEN {amount_sql("amount_raw")} END) AS refunded,
-            {amount_sql("fee_raw")} AS fee
-          FROM p)
-        SELECT *, CASE WHEN included THEN {err} END AS __bad_reason,
-          CASE WHEN included THEN {cols} END AS __bad_col
-        FROM q"""
-    )
-    rejects = src_rejects + collect_rejects(con, base, raw, max_raw=None)
+            {utm_s} AS utm_s, coalesce({utm_m}, '') AS utm_m, coalesce({utm_k}, '') AS utm_k,
+            CAST(NULL AS VARCHAR) AS channel_id,
+            coalesce({cell(c["order_ref"])}, {cell(c["id"])}) AS order_ref"""
 
+    def parse(source: str, row: str) -> None:
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE "{base}" AS
+            SELECT *, CASE WHEN included THEN {err} END AS __bad_reason,
+              CASE WHEN included THEN {cols} END AS __bad_col
+            FROM (
+              SELECT *, {zone.parse("created_raw")} AS ts,
+                {zone.parse("refunded_at_raw")} AS refunded_at,
+                {amount_sql("amount_raw")} AS amount,
+                coalesce({amount_sql("refunded_raw")}, CASE WHEN status = 'refunded'
+                  AND refunded_raw IS NULL THEN {amount_sql("amount_raw")} END) AS refunded,
+                {amount_sql("fee_raw")} AS fee,
+                {_one_of("currency", ISO_4217)} AS __iso,
+                {_one_of("fee_currency", ISO_4217)} AS __fee_iso
+              FROM (SELECT {row}{cells} FROM {source}))"""
+        )
+
+    src_rejects: list[Reject] = []
+    note = ""
+    row = ""  # the file row of a row of base: its rowid + 1, or __row when staged in Python
+    if header.encoding in ("utf-8", "utf-8-sig"):
+        try:
+            parse(csv_scan(ctx, header), "")
+            row = "rowid + 1"
+        except duckdb.Error:
+            drop(con, base)
+    if not row:  # an irregular file (ragged rows, not UTF-8): staged raw first, row by row
+        _, src_rejects, note = stage_csv(ctx, header, raw)
+        parse(f'"{raw}"', "__row, ")
+        row = "__row"
+    n_bad = count_rows(con, base, "__bad_col IS NOT NULL")
+    rejects = list(src_rejects)
+    if n_bad:
+        # the raw rows of the rejected payments, for the rejects (read again: they are few)
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE "{bad}" AS SELECT {row} AS __row, __bad_col,
+            __bad_reason FROM "{base}" WHERE __bad_col IS NOT NULL"""
+        )
+        if row == "rowid + 1":
+            read_csv_table(ctx, header, raw)
+        rejects += collect_rejects(con, bad, raw, row_expr=row, max_raw=None)
+    # utm metadata → channel: mapped once per distinct (source, medium, campaign)
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE "{chmap}" AS
+        SELECT s, m, k, {channel_sql("s", "m", "k", cfg)} AS channel_id FROM (
+          SELECT DISTINCT utm_s AS s, utm_m AS m, utm_k AS k
+          FROM "{base}" WHERE utm_s IS NOT NULL)"""
+    )
+    # set in place: the outcomes below are plain scans of base, so each payment's order, refund
+    # and fee are staged in that order (a join would lose it)
+    con.execute(
+        f"""UPDATE "{base}" SET channel_id = ch.channel_id FROM "{chmap}" ch
+        WHERE "{base}".utm_s = ch.s AND "{base}".utm_m = ch.m AND "{base}".utm_k = ch.k"""
+    )
     hints = (
         "email AS __email, customer_id AS __customer_id, 'stripe' AS __platform, "
         "name AS __name, phone AS __phone, location AS __location, country AS __country"
     )
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE "{out}" AS
-        WITH b AS (SELECT * FROM "{base}" WHERE included AND __bad_col IS NULL)
-        SELECT __row, 'stripe:' || pid AS outcome_id, {zone.text("ts")} AS ts,
+        WITH b AS (SELECT {row} AS __r, * FROM "{base}" WHERE included AND __bad_col IS NULL)
+        SELECT __r AS __row, 'stripe:' || pid AS outcome_id, {zone.text("ts")} AS ts,
                'order' AS type, CAST(amount AS VARCHAR) AS value, currency, channel_id,
                order_ref, {hints}
         FROM b
         UNION ALL
-        SELECT __row, 'stripe:' || pid || ':refund', {zone.text("coalesce(refunded_at, ts)")},
+        SELECT __r, 'stripe:' || pid || ':refund', {zone.text("coalesce(refunded_at, ts)")},
                'refund', CAST(refunded AS VARCHAR), currency, channel_id, order_ref, {hints}
         FROM b WHERE refunded > 0
         UNION ALL
-        SELECT __row, 'stripe:' || pid || ':fee', {zone.text("ts")},
+        SELECT __r, 'stripe:' || pid || ':fee', {zone.text("ts")},
                'fee', CAST(fee AS VARCHAR), fee_currency, channel_id, order_ref, {hints}
         FROM b WHERE fee > 0"""
     )
@@ -388,7 +431,7 @@ def _stage_payments(ctx: StageContext, header: Header) -> list[StagedTable]:
     if skipped:
         verb = "is not an order" if skipped == 1 else "are not orders"
         parts.append(f"{_n(skipped, 'payment')} took no money and {verb} ({why})")
-    drop(con, base, raw, chmap)
+    drop(con, base, bad, raw, chmap)
     return [staged_table(con, "outcomes", out, rejects, parts, local_times=zone.local)]
 
 
