@@ -299,8 +299,12 @@ def test_values_another_person_shares_or_contains_are_left_to_them(tmp_path, gen
         ws.con.execute(
             "INSERT INTO rejects VALUES (1, 9, 'ts', 'ts: not a date', ?)", [f"x,{longer},y"]
         )
+        ws.con.execute(
+            "INSERT INTO people (person_id, display_name) VALUES ('p9', ?)", [NAME + " Jr"]
+        )
     forget(path, PERSON)
     after = file_contents(path)
+    assert ("p9", NAME + " Jr") in [r[:2] for r in after["people"][1]]
     cols, rows = after["identities"]
     mine = {r[cols.index("identity_id")]: r[cols.index("value")] for r in rows}
     assert mine["p2-handle"] == "zeldaq" and mine["p2-email"] == longer

@@ -234,11 +234,13 @@ def _shared(
     return out
 
 
-def _redactable(column: str) -> bool:
+def _redactable(table: str, column: str) -> bool:
     """Free text, where the person may be named inside a longer string (a rejected row's raw
-    text, evidence, a note): not an id or an identity value, which are matched whole only."""
+    text, evidence, a note): not an id or an identity value, which are matched whole only, and
+    not other people's own records (their names and identities are theirs)."""
     return not (
-        _is_person_column(column)
+        table in ("people", "identities")
+        or _is_person_column(column)
         or column.endswith("_id")
         or column in ("value", "value_hash", "key")
     )
@@ -323,7 +325,7 @@ def _erase(
                 f"UPDATE {_q(table)} SET {_q(c)} = NULL "
                 f"WHERE {_q(c)} IN (SELECT v FROM __forget_values)",
             )
-            if texts and _redactable(c):
+            if texts and _redactable(table, c):
                 expr = _q(c)
                 for _ in texts:
                     expr = f"regexp_replace({expr}, ?, ?, 'g')"
@@ -359,7 +361,7 @@ def traces(con: duckdb.DuckDBPyConnection, found: dict[str, set[str]]) -> list[s
             if c in FACT_COLUMNS:
                 checks.append(f"{_q(c)} IN (SELECT unnest(?::VARCHAR[]))")
                 params.append(sorted(found["facts"]))
-            if _redactable(c):
+            if _redactable(table, c):
                 for text in sorted(found["texts"]):
                     checks.append(f"regexp_matches({_q(c)}, ?)")
                     params.append(_pattern(text))
