@@ -24,7 +24,13 @@ GOLDEN = [
     ("funnel", ["funnel-steps"]),
     ("attribution", ["attribution-models"]),
     ("content", ["content-scatter"]),
+    ("credibility", ["credibility-audience", "credibility-bands"]),
+    ("career", []),  # absent: the report has no profile of target companies and roles
+    ("mix", ["mix-contributions", "mix-weekly"]),  # no curves: the review blocks the demo's fit
+    ("plan", ["plan-allocation", "plan-weeks"]),
 ]
+#: one point fit each instead of the report's 20 bootstrap refits (the structure is the same)
+QUICK = {"mix": {"draws": "0"}, "plan": {"draws": "0"}}
 
 
 class Outline(HTMLParser):
@@ -41,7 +47,7 @@ class Outline(HTMLParser):
         a = dict(attrs)
         if tag == "section" and a.get("data-analysis"):
             self.sections.append((str(a["data-analysis"]), []))
-        if tag == "figure" and a.get("id", "").startswith("fig-"):
+        if tag == "figure" and str(a.get("id") or "").startswith("fig-"):
             self.sections[-1][1].append(str(a["id"])[4:])
         if tag == "figcaption":
             self.captions += 1
@@ -59,7 +65,7 @@ class Outline(HTMLParser):
 def report(demo_path, tmp_path_factory):
     out = tmp_path_factory.mktemp("report") / "r.html"
     with truefans.open_workspace(demo_path) as ws:
-        path = write_report(ws, out, analyses=None)
+        path = write_report(ws, out, analyses=None, options=QUICK)
     return path.read_text()
 
 
@@ -120,3 +126,15 @@ def test_chart_captions_state_the_numbers_of_the_result(demo_path):
     top = max(res.rows, key=lambda r: r["share_of_followers"] or 0)
     assert f"{top['share_of_followers']:.0%}" in shares.caption
     assert str(top["channel"]) in shares.caption
+
+
+def test_sections_say_why_they_are_absent_and_slow_ones_are_included(report):
+    career = report.split('data-analysis="career"')[1].split("</section>")[0]
+    assert 'class="absent"' in career and "truefans career --profile FILE" in career
+    assert "<figure" not in career
+    mix = report.split('data-analysis="mix"')[1].split("</section>")[0]
+    assert "truefans mix --draws 0 --format json" in mix
+    assert "review blocks" in mix  # the caption says the model's numbers are not findings
+    plan = report.split('data-analysis="plan"')[1].split("</section>")[0]
+    budget = re.search(r"truefans plan --budget (\d+) --hours (\d+) --draws 0", plan)
+    assert budget and int(budget.group(1)) > 0  # what the last 13 weeks cost, re-split

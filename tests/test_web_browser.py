@@ -30,8 +30,17 @@ CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[1]
 EXPORTS = ROOT.parent / "shared" / "data" / "exports"
 ARTIFACTS = Path(os.environ.get("TRUEFANS_ARTIFACTS", ROOT / ".pytest_cache" / "artifacts" / "web"))
-#: the attribution page with fewer bootstrap draws (its defaults take long on two busy cores)
-PAGE_OPTIONS = {"attribution": "?draws=5"}
+#: fewer bootstrap draws on the attribution, mix and plan pages (their defaults take long on two
+#: busy cores); career with the profile the test uploads on its page
+PAGE_OPTIONS = {
+    "attribution": "?draws=5",
+    "mix": "?draws=0",
+    "plan": "?budget=10000&draws=0",
+    "career": "?profile=me.toml",
+}
+#: the report's mix and plan with one point fit each (the structure is the same)
+QUICK = {"mix": {"draws": "0"}, "plan": {"draws": "0"}}
+PROFILE = 'target_companies = ["Acme"]\ntarget_roles = ["founder", "manager", "analyst"]\n'
 
 if not Path(CHROMIUM).exists():
     pytest.skip("Chromium is not installed: run `make browser`", allow_module_level=True)
@@ -145,7 +154,15 @@ def test_upload_a_real_export_and_see_its_summary(server, page):
     shot(page, "upload")
 
 
-def test_every_page_opens_with_its_charts_drawn(server, page):
+def test_every_page_opens_with_its_charts_drawn(server, page, tmp_path):
+    # career needs a profile: upload one on its page first
+    profile = tmp_path / "me.toml"
+    profile.write_text(PROFILE)
+    page.goto(server + "/a/career")
+    assert page.locator("section[data-analysis=career] p.absent").count() == 1
+    page.set_input_files("#profile-file", str(profile))
+    page.click("#profile-button")
+    page.wait_for_url("**/a/career?profile=me.toml")
     page.goto(server + "/")
     assert wait_charts(page) >= 1
     shot(page, "overview")
@@ -156,6 +173,9 @@ def test_every_page_opens_with_its_charts_drawn(server, page):
     for href in links:
         name = href.split("/")[-1]
         page.goto(server + href + PAGE_OPTIONS.get(name, ""))
+        if page.locator("#analysis-job").count():  # mix, plan: a background job, then a reload
+            shot(page, f"page-{name}-computing")
+            page.wait_for_selector(f"section[data-analysis={name}] figure", timeout=900_000)
         assert page.locator(f"section[data-analysis={name}]").count() == 1
         assert page.locator("section .error").count() == 0, page.locator(
             "section .error"
@@ -202,7 +222,7 @@ def test_a_date_filter_changes_the_numbers_and_they_equal_the_cli(server, page, 
 
 def test_the_report_renders_every_chart_offline(browser, workspace, tmp_path):
     with truefans.open_workspace(workspace) as ws:
-        path = write_report(ws, tmp_path / "report.html")
+        path = write_report(ws, tmp_path / "report.html", options=QUICK)
     ctx = browser.new_context(offline=True, viewport={"width": 1280, "height": 900})
     asked: list[str] = []
 
@@ -220,7 +240,15 @@ def test_the_report_renders_every_chart_offline(browser, workspace, tmp_path):
         "div.chart",
         "els => els.map(e => [e.dataset.figure, e.querySelectorAll('svg.main-svg').length])",
     )
-    assert len(per_chart) == sum(len(a.charts) or 1 for a in available())  # every chart built
+    figures = pg.locator("script[type='application/json'][id^=data-]").count()
+    assert len(per_chart) == figures  # every chart built
+    sections = pg.eval_on_selector_all(
+        "section.analysis",
+        "els => els.map(e => [e.dataset.analysis, !!e.querySelector('p.absent'),"
+        " e.querySelectorAll('div.chart').length])",
+    )
+    assert [s[0] for s in sections] == [a.name for a in available()]
+    assert all(absent or n >= 1 for _, absent, n in sections), sections  # or says why not
     assert all(n >= 1 for _, n in per_chart), per_chart
     assert not asked and not errors
     shot(pg, "report")

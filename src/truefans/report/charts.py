@@ -827,6 +827,12 @@ def _review_note(res: Result) -> str:
     )
 
 
+def _interval(low: Any, high: Any) -> str:
+    if low is None or high is None or low == high:
+        return "no interval: no bootstrap refits (--draws 0)"
+    return f"interval {num(low)}–{num(high)}"
+
+
 def mix_contributions(res: Result) -> list[Chart]:
     rows = res.rows
     if not rows:
@@ -837,7 +843,7 @@ def mix_contributions(res: Result) -> list[Chart]:
     base = plain((res.extra.get("fit") or {}).get("baseline_share") or {})
     caption = _review_note(res) + (
         f"{top['channel_id']} {top['unit']} contributed the most: {num(top['contribution'])} "
-        f"{unit} (interval {num(top['contribution_low'])}–{num(top['contribution_high'])}), "
+        f"{unit} ({_interval(top['contribution_low'], top['contribution_high'])}), "
         f"{pct(top['share'])} of the total, {num(top['roi'], 2)} per {top['unit'].rstrip('s')}"
         f"; the baseline (no marketing) is {pct(base.get('value'))} of the total."
     )
@@ -952,7 +958,7 @@ def mix_curves(res: Result) -> list[Chart]:
             "mix-curves",
             "Response curves: weekly outcome at steady weekly amounts",
             caption,
-            "amount per week (dollars or hours, as the input is named)",
+            f"per week ({res.extra.get('currency') or 'dollars'} or hours, as named)",
             f"weekly outcome ({unit})",
             data,
             [
@@ -1025,7 +1031,7 @@ def plan_allocation(res: Result) -> list[Chart]:
             "Planned vs current amount per week, per input",
             caption,
             "channel (input)",
-            "amount per week (dollars or hours, as the input is named)",
+            f"per week ({res.extra.get('currency') or 'dollars'} or hours)",
             _bars(
                 names,
                 [

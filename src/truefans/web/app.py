@@ -524,12 +524,23 @@ def create_app(
                 pairs.append((k, str(v)))
         return ("?" + urlencode(pairs)) if pairs else ""
 
+    known: dict[int, list[tuple[str, str]]] = {}
+
     def channels_known() -> list[tuple[str, str]]:
-        with state.lock:
-            rows = state.ws.con.execute(
-                "SELECT channel_id, coalesce(name, channel_id) FROM channels ORDER BY 1"
-            ).fetchall()
-        return [(str(a), str(b)) for a, b in rows]
+        """The channels for the filter (once per import generation; on a cursor of its own, so
+        a page does not wait for a model fit holding the workspace's lock)."""
+        gen = state.generation
+        if gen not in known:
+            cur = state.ws.con.cursor()
+            try:
+                rows = cur.execute(
+                    "SELECT channel_id, coalesce(name, channel_id) FROM channels ORDER BY 1"
+                ).fetchall()
+            finally:
+                cur.close()
+            known.clear()
+            known[gen] = [(str(a), str(b)) for a, b in rows]
+        return known[gen]
 
     # -- static assets (a fixed table: no user path reaches the file system) ---------------------
     assets: dict[str, tuple[str, Callable[[], str]]] = {
@@ -584,7 +595,8 @@ def create_app(
             for k, v in request.query_params.items()
             if k in a.option and k not in SHARED_FILTERS and v != ""
         }
-        if a.report_options:  # the report's choices where the URL makes none (clv, plan)
+        # the report's choices where the URL makes none (clv's holdout, plan's budget)
+        if a.report_options and not any(o.required and o.flag in options for o in a.options):
 
             def defaults() -> dict[str, Any]:
                 with state.lock:
