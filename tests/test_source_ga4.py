@@ -228,3 +228,100 @@ def test_bad_file_good_rows_land_and_rejects_are_listed(ws):
         rows=[2, 3, 4],
         columns=["Sessions", "Session primary channel group (Default Channel Group)", "Sessions"],
     )
+
+
+# -- a report by date and channel: summed in one pass when every row is good ---------------------
+
+_DAILY_HEADER = (
+    "# ----------------------------------------\n# Free form: daily source / medium\n"
+    "# ----------------------------------------\n#\n# 20240101-20240110\n"
+    "Date,Session source / medium,Sessions,Engaged sessions,Engagement rate,Active users,"
+    "Key events,Total revenue\n"
+)
+_PAIRS = ["google / organic", "(direct) / (none)", "newsletter / email", "t.co / referral"]
+
+
+def _daily(tmp_path: Path, edit: tuple[int, int, str] | None = None) -> Path:
+    """A date x source / medium exploration; ``edit`` = (data row, column, new cell)."""
+    rows = []
+    for day in range(1, 11):
+        for i, sm in enumerate(_PAIRS):
+            rows.append(
+                [f"202401{day:02d}", sm, str(10 + i + day), str(5 + i), "0.5", str(8 + i), "1",
+                 f"{day * 10 + i}.25"]
+            )  # fmt: skip
+    if edit is not None:
+        row, column, cell = edit
+        rows[row - 1][column] = cell
+    path = tmp_path / "Free_form_exploration.csv"
+    path.write_text(_DAILY_HEADER + "".join(",".join(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def _both_paths(ws, path: Path, monkeypatch) -> tuple[bool, dict, dict]:
+    """(whether the one-pass path took the file, what it staged, what the general path
+    stages), ``__row`` left out (it numbers the sums)."""
+    from truefans.ingest import ga4
+
+    took: list[bool] = []
+    fast = ga4._stage_summed
+
+    def spy(*args, **kw):
+        got = fast(*args, **kw)
+        took.append(got is not None)
+        return got
+
+    def frames() -> dict:
+        out = stage_frames(ws, "ga4", path)
+        m = out["metrics"].drop(columns="__row")
+        out["metrics"] = m.sort_values(list(m.columns)).reset_index(drop=True)
+        out.pop("metrics_staged")
+        return out
+
+    monkeypatch.setattr(ga4, "_stage_summed", spy)
+    one_pass = frames()
+    monkeypatch.setattr(ga4, "_stage_summed", lambda *a, **kw: None)
+    general = frames()
+    return bool(took and took[0]), one_pass, general
+
+
+def _same(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(
+        a[k].equals(b[k]) if isinstance(a[k], pd.DataFrame) else a[k] == b[k] for k in a
+    )
+
+
+@pytest.mark.parametrize(
+    ("edit", "one_pass"),
+    [
+        (None, True),
+        ((3, 2, " 12"), True),  # spaces around a number
+        ((4, 7, "-3.50"), True),  # revenue nets refunds
+        ((5, 4, ""), True),  # a blank rate
+        ((6, 1, ""), False),  # no channel: rejected
+        ((7, 0, "2024-01-02"), False),  # not GA4's date format: read by the general path
+        ((8, 2, "-1"), False),  # a negative count: rejected
+        ((9, 4, "1.5"), False),  # a rate above 1: rejected
+        ((10, 2, '"1,234"'), False),  # a thousands separator: read by the general path
+        ((11, 0, "Total"), False),  # a total row: skipped
+        ((12, 6, "nan"), False),  # not a finite number: rejected
+    ],
+)
+def test_daily_report_summed_in_one_pass_stages_what_the_general_path_does(
+    ws, tmp_path, monkeypatch, edit, one_pass
+):
+    took, fast, general = _both_paths(ws, _daily(tmp_path, edit), monkeypatch)
+    assert took is one_pass
+    assert _same(fast, general)
+    m = general["metrics"]
+    assert isinstance(m, pd.DataFrame) and len(m) > 0
+
+
+def test_daily_report_sums_rows_of_one_channel_and_day(ws, tmp_path):
+    path = _daily(tmp_path)
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text + "20240101,bing / organic,7,1,0.5,2,0,1.50\n", encoding="utf-8")
+    m = stage(ws, path)["metrics"]
+    assert isinstance(m, pd.DataFrame)
+    day = values(m, channel_id="organic_search", date="2024-01-01")
+    assert day["sessions"] == 11 + 7 and day["revenue"] == 10.25 + 1.5

@@ -169,15 +169,24 @@ def header_at(head: bytes, is_header: Any, max_lines: int = 60) -> Header | None
     return None
 
 
-def csv_scan(ctx: StageContext, header: Header) -> str:
-    """SQL: DuckDB's reader over the UTF-8 CSV under ``header``, one VARCHAR column per header
-    column, named by :func:`norm` (a query selecting a few of them reads only those)."""
+def csv_scan(
+    ctx: StageContext,
+    header: Header,
+    types: Mapping[str, str] | None = None,
+    dateformat: str | None = None,
+) -> str:
+    """SQL: DuckDB's reader over the UTF-8 CSV under ``header``, one column per header column,
+    named by :func:`norm`, VARCHAR unless ``types`` (by that name) says otherwise: a cell the
+    type cannot read makes the query fail (a query selecting a few columns reads only those)."""
     names = unique_names(norm(c) for c in header.columns)
-    cols = "{" + ", ".join(f"{lit(n)}: 'VARCHAR'" for n in names) + "}"
+    types = types or {}
+    cols = "{" + ", ".join(f"{lit(n)}: {lit(types.get(n, 'VARCHAR'))}" for n in names) + "}"
     return (
         f"read_csv({lit(str(ctx.path))}, header=true, skip={header.line}, auto_detect=false, "
         f"delim={lit(header.delimiter)}, quote='\"', escape='\"', columns={cols}, "
-        "strict_mode=true, encoding='utf-8')"
+        "strict_mode=true, encoding='utf-8'"
+        + (f", dateformat={lit(dateformat)}" if dateformat else "")
+        + ")"
     )
 
 
@@ -333,7 +342,16 @@ class StagedColumns:
     file lacks it)."""
 
     def __init__(self, ctx: StageContext, header: Header, raw: str) -> None:
-        cols = raw_columns(ctx.con, raw)
+        self._name(header, raw_columns(ctx.con, raw))
+
+    @classmethod
+    def of_csv(cls, header: Header) -> StagedColumns:
+        """The columns of :func:`csv_scan` (those :func:`read_csv_table` stages), read or not."""
+        self = cls.__new__(cls)
+        self._name(header, unique_names(norm(c) for c in header.columns))
+        return self
+
+    def _name(self, header: Header, cols: list[str]) -> None:
         self.normed = header.normed
         self.by_norm: dict[str, str] = {}
         for nm, c in zip(self.normed, cols, strict=False):

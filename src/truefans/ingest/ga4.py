@@ -32,14 +32,14 @@ import os
 import re
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
 
 from ..errors import UnusableFile
-from .channels import GA4_GROUPS, channel_sql
+from .channels import CATALOG, GA4_GROUPS, channel_sql, user_channels
 from .common import (
     Check,
     Header,
@@ -49,6 +49,7 @@ from .common import (
     col,
     collect_rejects,
     count_rows,
+    csv_scan,
     decode,
     drop,
     header_at,
@@ -340,6 +341,191 @@ def _preamble(head: bytes, header_line: int) -> tuple[str, date | None, date | N
     return title, start, end
 
 
+@dataclass
+class _Channels:
+    """How a report's rows find their channel (the map temp table aliased ``m``)."""
+
+    join: str = ""  # LEFT JOIN of the map (empty: no channel dimension)
+    channel: str = "'website'"  # SQL of the row's channel id
+    blank: str | None = None  # SQL: the row names no channel (None: it cannot)
+    blank_label: str = ""  # the column a blank channel is reported in
+    keyed_on_first: bool = False  # the map is keyed on the file's first column (total rows)
+    unknown_groups: list[str] = field(default_factory=list)
+
+
+def _is_total(x: str) -> str:
+    """SQL: ``x`` is the label of a total row ("Grand total", "Total", ...)."""
+    names_sql = ", ".join(lit(t) for t in _TOTAL_ROWS)
+    return f"(lower(trim(coalesce({x}, ''))) IN ({names_sql}))"
+
+
+def _channel_map(
+    con: duckdb.DuckDBPyConnection, lay: _Layout, c: StagedColumns, source: str, chmap: str
+) -> _Channels:
+    """Temp table ``chmap``: the channel of each distinct channel cell (source / medium, or
+    GA4's channel group) of ``source`` (the file's rows aliased ``r``), keyed by the raw cells
+    so that the join needs no expression per row."""
+    first_col = lay.header.normed[0] if lay.header.normed else ""
+    if lay.source_medium or lay.source or lay.medium:
+        if lay.source_medium:
+            keys = [lay.source_medium]
+            sm = "trim(coalesce(k0, ''))"
+            src, med, camp = f"split_part({sm}, ' / ', 1)", f"split_part({sm}, ' / ', 2)", None
+            blank_label = c.label(lay.source_medium)
+        else:
+            keys = [x for x in (lay.source, lay.medium, lay.campaign) if x]
+            names_k = {x: f"k{i}" for i, x in enumerate(keys)}
+            src = names_k.get(lay.source or "", "NULL")
+            med = names_k.get(lay.medium or "", "NULL")
+            camp = names_k.get(lay.campaign or "") if lay.campaign else None
+            blank_label = c.label(lay.source or lay.medium or "")
+        ks = ", ".join(f"{c(x)} AS k{i}" for i, x in enumerate(keys))
+        cfg = user_channel_config(con)
+        # blank: every one of source / medium is empty (checked once per distinct key)
+        kblank = " AND ".join(
+            blank_sql(f"k{i}")
+            for i, x in enumerate(keys)
+            if x in (lay.source_medium, lay.source, lay.medium)
+        )
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE {col(chmap)} AS
+            SELECT *, {channel_sql(src, med, camp, cfg)} AS channel, ({kblank}) AS blank,
+                   {_is_total("k0")} AS total
+            FROM (SELECT DISTINCT {ks} FROM {source})"""
+        )
+        on = " AND ".join(f"m.k{i} IS NOT DISTINCT FROM {c(x)}" for i, x in enumerate(keys))
+        return _Channels(
+            join=f"LEFT JOIN {col(chmap)} m ON {on}",
+            channel="m.channel",
+            blank="coalesce(m.blank, true)",
+            blank_label=blank_label,
+            keyed_on_first=keys[0] == first_col,
+        )
+    if lay.group:
+        g = c(lay.group)
+        known = {**GA4_GROUPS, **_GROUPS_DE, "(not set)": "unassigned"}
+        values = ", ".join(f"({lit(k)}, {lit(v)})" for k, v in known.items())
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE {col(chmap)} AS
+            SELECT d.k, coalesce(g.channel, 'unassigned') AS channel,
+                   g.channel IS NULL AS unknown, {_is_total("d.k")} AS total
+            FROM (SELECT DISTINCT {g} AS k FROM {source} WHERE NOT {blank_sql(g)}) d
+            LEFT JOIN (VALUES {values}) g(name, channel) ON g.name = lower(trim(d.k))"""
+        )
+        unknown = [
+            r[0]
+            for r in con.execute(
+                f"SELECT DISTINCT trim(k) FROM {col(chmap)} WHERE unknown AND NOT total "
+                "ORDER BY 1 LIMIT 20"
+            ).fetchall()
+        ]
+        return _Channels(
+            join=f"LEFT JOIN {col(chmap)} m ON m.k = {g}",
+            channel="m.channel",
+            blank="m.channel IS NULL",
+            blank_label=c.label(lay.group),
+            keyed_on_first=lay.group == first_col,
+            unknown_groups=unknown,
+        )
+    return _Channels()
+
+
+def _stage_summed(ctx: StageContext, lay: _Layout, title: str) -> StagedTable | None:
+    """A report by date and channel whose every row is good, summed per channel and day in one
+    pass over the file: DuckDB's reader types the cells (numbers, dates as YYYYMMDD) and reads
+    only the columns used, the channel map is joined and the rows summed in the same query.
+
+    None when the file needs the general path in :meth:`GA4Source.stage`: another layout (pages,
+    hours, no date, decimal commas, several tables, not UTF-8), or a row it would skip or reject
+    (a cell the type cannot read, a blank channel or date, a negative count, a rate outside 0-1,
+    a total row, a channel truefans cannot create). What is staged then is what the general path
+    stages (the staged rows' ``__row`` aside: they number the sums, no file row is rejected)."""
+    header = lay.header
+    if (
+        header.encoding not in ("utf-8", "utf-8-sig")
+        or header.delimiter == ";"
+        or lay.page
+        or not lay.date
+        or lay.date_hour
+        or lay.metrics is None
+        or section_end(ctx.path, header.line) is not None
+    ):
+        return None
+    con = ctx.con
+    c = StagedColumns.of_csv(header)
+    numbers = [*lay.metrics.values(), *(lay.rates or []), *(lay.averages or [])]
+    types = {c.by_norm[x]: "DOUBLE" for x in numbers}
+    types[c.by_norm[lay.date]] = "DATE"
+    scan = f"{csv_scan(ctx, header, types, dateformat='%Y%m%d')} r"
+    chmap = f"{ctx.prefix}_ga4_ch"
+    agg = f"{ctx.prefix}_ga4_sums"
+    metrics_rel = f"{ctx.prefix}_ga4_metrics"
+    try:
+        ch = _channel_map(con, lay, c, f"{csv_scan(ctx, header)} r", chmap)
+        # the rows the general path would skip or reject
+        first_col = header.normed[0] if header.normed else ""
+        if ch.keyed_on_first:
+            total = "coalesce(m.total, false)"
+        elif first_col in c.by_norm and c.by_norm[first_col] not in types:
+            x0 = c(first_col)
+            total = f"(CASE WHEN length({x0}) > 14 THEN false ELSE {_is_total(x0)} END)"
+        else:
+            total = "false"  # a typed first column: a "Total" label there fails the read
+        bad = [ch.blank or "false", f"{c(lay.date)} IS NULL"]
+        for want, column in lay.metrics.items():
+            v = c(column)
+            bad.append(
+                f"NOT isfinite({v})" if want in _SIGNED else f"(NOT isfinite({v}) OR {v} < 0)"
+            )
+        bad += [f"(NOT isfinite({c(x)}) OR {c(x)} < 0 OR {c(x)} > 1)" for x in lay.rates or []]
+        bad += [f"(NOT isfinite({c(x)}) OR {c(x)} < 0)" for x in lay.averages or []]
+        sums = ", ".join(
+            f"sum({c(column)}) AS __s{i}" for i, column in enumerate(lay.metrics.values())
+        )
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE {col(agg)} AS
+            SELECT {ch.channel} AS channel_id, CAST(NULL AS VARCHAR) AS content_id,
+                   {c(lay.date)} AS date, {sums},
+                   count(*) FILTER (WHERE {" OR ".join(bad)}) AS __bad,
+                   count(*) FILTER (WHERE {total}) AS __total
+            FROM {scan} {ch.join}
+            GROUP BY ALL"""
+        )
+    except duckdb.Error:
+        drop(con, chmap, agg)
+        return None
+    row = con.execute(f"SELECT sum(__bad), sum(__total) FROM {col(agg)}").fetchone()
+    known = {r[0] for r in con.execute("SELECT channel_id FROM channels").fetchall()}
+    creatable = known | set(CATALOG) | set(user_channels(user_channel_config(con)))
+    channels = {r[0] for r in con.execute(f"SELECT DISTINCT channel_id FROM {col(agg)}").fetchall()}
+    if (row and (row[0] or row[1])) or not channels <= creatable:
+        drop(con, chmap, agg)
+        return None
+    k = len(lay.metrics)
+    parts = [
+        f"SELECT CAST(__r * {k} + {i} AS BIGINT) AS __row, channel_id, content_id, date, "
+        f"{lit(name)} AS metric, CAST(__s{i} AS DOUBLE) AS value FROM __n "
+        f"WHERE __s{i} IS NOT NULL"
+        for i, name in enumerate(lay.metrics)
+    ]
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {col(metrics_rel)} AS
+        WITH __n AS (SELECT *, row_number() OVER (ORDER BY channel_id, date) AS __r
+                     FROM {col(agg)})
+        {" UNION ALL ".join(parts)}"""
+    )
+    notes = [f"GA4 {title}" if title else "GA4 report"]
+    if ch.unknown_groups:
+        notes.append(
+            "channel groups not known to truefans, counted as unassigned: "
+            + ", ".join(ch.unknown_groups)
+        )
+    if lay.ignored:
+        notes.append("columns not read: " + ", ".join(c.label(x) for x in lay.ignored))
+    drop(con, chmap, agg)
+    return staged_table(con, "metrics", metrics_rel, [], notes)
+
+
 class GA4Source:
     name = "ga4"
     description = (
@@ -385,6 +571,9 @@ class GA4Source:
         assert lay is not None and lay.metrics is not None
         lay.header = header
         title, start, end = _preamble(head, header.line)
+        summed = _stage_summed(ctx, lay, title)
+        if summed is not None:
+            return [summed]
         notes: list[str] = []
         raw = f"{ctx.prefix}_ga4_raw"
         n_file, csv_rejects, read_note, others, row_expr = stage_section(ctx, header, raw)
@@ -412,79 +601,19 @@ class GA4Source:
 
         # total rows ("Grand total") are not data: GA4 labels them in the file's first column,
         # checked once per distinct value when the channel map is keyed on that column
-        names_sql = ", ".join(lit(t) for t in _TOTAL_ROWS)
-
-        def is_total(x: str) -> str:
-            return f"(lower(trim(coalesce({x}, ''))) IN ({names_sql}))"
-
         first_col = header.normed[0] if header.normed else ""
         x0 = c(first_col) if first_col in c.by_norm else "NULL"
-        totals_where = f"NOT (CASE WHEN length({x0}) > 14 THEN false ELSE {is_total(x0)} END)"
+        totals_where = f"NOT (CASE WHEN length({x0}) > 14 THEN false ELSE {_is_total(x0)} END)"
         # channel
         chmap = f"{ctx.prefix}_ga4_ch"
-        unknown_groups: list[str] = []
-        chan_sql = "'website'"
-        if lay.source_medium or lay.source or lay.medium:
-            # the map is keyed by the raw cells, so the join needs no expression per row
-            if lay.source_medium:
-                keys = [lay.source_medium]
-                sm = "trim(coalesce(k0, ''))"
-                src, med, camp = f"split_part({sm}, ' / ', 1)", f"split_part({sm}, ' / ', 2)", None
-                blank_label = label(lay.source_medium)
-            else:
-                keys = [x for x in (lay.source, lay.medium, lay.campaign) if x]
-                names_k = {x: f"k{i}" for i, x in enumerate(keys)}
-                src = names_k.get(lay.source or "", "NULL")
-                med = names_k.get(lay.medium or "", "NULL")
-                camp = names_k.get(lay.campaign or "") if lay.campaign else None
-                blank_label = label(lay.source or lay.medium or "")
-            ks = ", ".join(f"{c(x)} AS k{i}" for i, x in enumerate(keys))
-            cfg = user_channel_config(con)
-            # blank: every one of source / medium is empty (checked once per distinct key)
-            kblank = " AND ".join(
-                blank_sql(f"k{i}")
-                for i, x in enumerate(keys)
-                if x in (lay.source_medium, lay.source, lay.medium)
-            )
-            con.execute(
-                f"""CREATE OR REPLACE TEMP TABLE {col(chmap)} AS
-                SELECT *, {channel_sql(src, med, camp, cfg)} AS channel, ({kblank}) AS blank,
-                       {is_total("k0")} AS total
-                FROM (SELECT DISTINCT {ks} FROM {col(raw)} r)"""
-            )
-            if keys[0] == first_col:
-                totals_where = "NOT coalesce(m.total, false)"
-            on = " AND ".join(f"m.k{i} IS NOT DISTINCT FROM {c(x)}" for i, x in enumerate(keys))
-            join = f"LEFT JOIN {col(chmap)} m ON {on}"
-            chan_sql = "m.channel"
-            checks.append(Check(blank_label, "__blank_channel", "'missing (required)'"))
-            parts.append("coalesce(m.blank, true) AS __blank_channel")
-        elif lay.group:
-            g = c(lay.group)
-            known = {**GA4_GROUPS, **_GROUPS_DE, "(not set)": "unassigned"}
-            values = ", ".join(f"({lit(k)}, {lit(v)})" for k, v in known.items())
-            con.execute(
-                f"""CREATE OR REPLACE TEMP TABLE {col(chmap)} AS
-                SELECT d.k, coalesce(g.channel, 'unassigned') AS channel,
-                       g.channel IS NULL AS unknown, {is_total("d.k")} AS total
-                FROM (SELECT DISTINCT {g} AS k FROM {col(raw)} r WHERE NOT {blank_sql(g)}) d
-                LEFT JOIN (VALUES {values}) g(name, channel) ON g.name = lower(trim(d.k))"""
-            )
-            unknown_groups = [
-                r[0]
-                for r in con.execute(
-                    f"SELECT DISTINCT trim(k) FROM {col(chmap)} WHERE unknown AND NOT total "
-                    "ORDER BY 1 LIMIT 20"
-                ).fetchall()
-            ]
-            if lay.group == first_col:
-                totals_where = "NOT coalesce(m.total, false)"
-            join = f"LEFT JOIN {col(chmap)} m ON m.k = {g}"
-            chan_sql = "m.channel"
-            checks.append(Check(label(lay.group), "__blank_channel", "'missing (required)'"))
-            parts.append("m.channel IS NULL AS __blank_channel")
-        else:
-            join = ""
+        ch = _channel_map(con, lay, c, f"{col(raw)} r", chmap)
+        unknown_groups = ch.unknown_groups
+        if ch.keyed_on_first:
+            totals_where = "NOT coalesce(m.total, false)"
+        if ch.blank is not None:
+            checks.append(Check(ch.blank_label, "__blank_channel", "'missing (required)'"))
+            parts.append(f"{ch.blank} AS __blank_channel")
+        join, chan_sql = ch.join, ch.channel
         parts.append(f"{chan_sql} AS channel_id")
 
         # date
