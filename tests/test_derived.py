@@ -6,16 +6,20 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import duckdb
 import pytest
 
 import truefans
 from plugins.fake_crm import FakeCrm
 from truefans import derived
+from truefans.engine import DuckDBEngine
+from truefans.engine import summaries as fresh
 from truefans.ingest import registry
 from truefans.ingest.identity import explain_person, split_person
 from truefans.schema import DERIVED_TABLES
 
 ORDER = {
+    "channel_bits": "channel_id",
     "person_channels": "person_id, channel_id",
     "person_touches": "person_id",
     "outcome_touches": "outcome_id",
@@ -30,7 +34,10 @@ def summaries(ws) -> dict[str, list[tuple]]:
 
 
 def assert_in_step(ws) -> None:
-    """The kept rows equal a rebuild from every touch and outcome (rolled back afterwards)."""
+    """Once brought up to date (as an analysis does before reading them), the kept rows equal a
+    rebuild from every touch and outcome (rolled back afterwards)."""
+    assert derived.ensure_fresh(ws.con)
+    assert not derived.pending(ws.con)
     kept = summaries(ws)
     ws.con.execute("BEGIN TRANSACTION")
     try:
@@ -74,8 +81,8 @@ def test_summaries_follow_imports_updates_merges_and_splits(
     if mode == "per_person":
         request.getfixturevalue("per_person")
     assert ws.import_files(generic_files)
-    assert ws.con.execute("SELECT count(*) FROM outcome_touches").fetchone()[0] > 0
     assert_in_step(ws)
+    assert ws.con.execute("SELECT count(*) FROM outcome_touches").fetchone()[0] > 0
 
     # new touches for a known person, and a touch moved to another person (an update: its old
     # owner's summaries change too)
@@ -130,10 +137,11 @@ def test_summaries_follow_imports_updates_merges_and_splits(
     kept = ws.con.execute(
         "SELECT person_id FROM outcomes WHERE outcome_id = 'fakecrm:3'"
     ).fetchone()[0]
-    chans = ws.con.execute(
-        "SELECT channels FROM person_touches WHERE person_id = ?", [kept]
+    bit = dict(ws.con.execute("SELECT channel_id, bit FROM channel_bits").fetchall())
+    (mask,) = ws.con.execute(
+        "SELECT seen_mask FROM person_touches WHERE person_id = ?", [kept]
     ).fetchone()
-    assert chans == (["instagram", "newsletter"],)
+    assert mask == 1 << bit["instagram"] | 1 << bit["newsletter"]
 
     # the user splits the phone off again
     info = explain_person(ws.con, kept)
@@ -147,19 +155,67 @@ def test_summaries_follow_imports_updates_merges_and_splits(
     assert_in_step(ws)
 
 
-def test_a_write_that_fails_leaves_the_summaries_as_they_were(ws, generic_files, tmp_path):
+def test_an_import_records_what_the_summaries_must_take_in_and_an_analysis_takes_it_in(
+    ws, generic_files, tmp_path
+):
     ws.import_files(generic_files)
+    assert derived.pending(ws.con)  # the import itself only recorded its id
+    before = ws.picture().to_dict()  # the first analysis brings the summaries up to date
+    assert not derived.pending(ws.con)
+    more = write(
+        tmp_path / "touchpoints_new.csv",
+        TOUCH_HEAD,
+        ["t77,p3,2024-03-04T10:00:00Z,newsletter,,click,"],
+    )
+    ws.import_files([more], table="touchpoints")
+    assert derived.pending(ws.con)
+    after = ws.picture()
+    assert after.to_dict() != before
+    ws.engine.summaries = False
+    assert ws.picture().to_dict() == after.to_dict()
+
+
+def test_a_dry_run_or_an_unusable_file_records_nothing(ws, generic_files, tmp_path):
+    ws.import_files(generic_files)
+    assert derived.ensure_fresh(ws.con)
     before = summaries(ws)
+    good = write(
+        tmp_path / "touchpoints_ok.csv",
+        TOUCH_HEAD,
+        ["t78,p2,2024-03-04T10:00:00Z,newsletter,,click,"],
+    )
+    (r,) = ws.import_files([good], table="touchpoints", dry_run=True)
+    assert r.added == 1
+    broken = write(tmp_path / "touchpoints_broken.csv", "touch_id,person_id", ["t79,p2"])
+    (r,) = ws.import_files([broken], table="touchpoints")
+    assert r.status == "unusable"
+    assert not derived.pending(ws.con)
+    assert summaries(ws) == before
+    # a file whose every row is rejected is an import of nothing: the summaries do not change
     bad = write(tmp_path / "touchpoints_bad.csv", TOUCH_HEAD, ["t1,p2,not a time,instagram,,like,"])
     (r,) = ws.import_files([bad], table="touchpoints")
     assert r.rejected == 1
+    assert_in_step(ws)
     assert summaries(ws) == before
+
+
+def test_a_workspace_opened_read_only_reads_the_touches(ws, generic_files, tmp_path):
+    ws.import_files(generic_files)
+    path = ws.path
+    ws.close()
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        assert derived.pending(con)
+        assert not fresh(DuckDBEngine(con))  # cannot take the import in: the facts are read
+    finally:
+        con.close()
 
 
 def test_a_workspace_of_schema_3_gets_its_summaries_when_it_opens(ws, generic_files, tmp_path):
     ws.import_files(generic_files)
+    assert derived.ensure_fresh(ws.con)
     want = summaries(ws)
-    for t in DERIVED_TABLES:
+    for t in (*DERIVED_TABLES, "derived_pending"):
         ws.con.execute(f"DROP TABLE {t}")
     ws.con.execute("UPDATE _meta SET value = '3' WHERE key = 'schema_version'")
     path = ws.path
@@ -199,3 +255,42 @@ def test_analyses_read_the_same_numbers_from_the_summaries_as_from_the_touches(
 def test_the_demo_keeps_its_summaries_in_step(demo_path):
     with truefans.open_workspace(demo_path) as w:
         assert_in_step(w)
+
+
+def test_a_channel_added_later_gets_the_next_bit_and_too_many_channels_read_the_touches(
+    ws, generic_files, tmp_path
+):
+    ws.import_files(generic_files)
+    assert_in_step(ws)
+    first = dict(ws.con.execute("SELECT channel_id, bit FROM channel_bits").fetchall())
+    chans = write(tmp_path / "channels_more.csv", "channel_id,name,kind", ["aaa_blog,Blog,web"])
+    ws.import_files([chans], table="channels")
+    touches = write(
+        tmp_path / "touchpoints_blog.csv",
+        TOUCH_HEAD,
+        ["b1,p1,2024-03-02T09:30:00Z,aaa_blog,,click,"],
+    )
+    ws.import_files([touches], table="touchpoints")
+    assert_in_step(ws)
+    now = dict(ws.con.execute("SELECT channel_id, bit FROM channel_bits").fetchall())
+    assert {k: now[k] for k in first} == first  # stored masks keep their meaning
+    assert now["aaa_blog"] == max(first.values()) + 1
+    fast = ws.picture().to_dict()
+    ws.engine.summaries = False
+    assert ws.picture().to_dict() == fast
+    ws.engine.summaries = True
+
+    # beyond 63 channels the masks cannot tell every channel apart: the touches are read
+    many = write(
+        tmp_path / "channels_many.csv",
+        "channel_id,name,kind",
+        [f"zz{i:02d},Channel {i},web" for i in range(70)],
+    )
+    ws.import_files([many], table="channels")
+    assert derived.ensure_fresh(ws.con)
+    assert not derived.masks_cover(ws.con)
+    for fn in ("picture", "risk", "funnel"):
+        fast = getattr(ws, fn)().to_dict()
+        ws.engine.summaries = False
+        assert json.dumps(getattr(ws, fn)().to_dict(), default=str) == json.dumps(fast, default=str)
+        ws.engine.summaries = True

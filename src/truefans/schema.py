@@ -351,14 +351,18 @@ DERIVED_DDL = [
     """CREATE TABLE IF NOT EXISTS person_channels (
         person_id VARCHAR, channel_id VARCHAR, touches BIGINT, engaged_touches BIGINT,
         first_ts TIMESTAMP, last_ts TIMESTAMP, first_engaged_ts TIMESTAMP)""",
+    # channel sets as bits of one integer: each channel's bit (the first 63 channels have one)
+    """CREATE TABLE IF NOT EXISTS channel_bits (channel_id VARCHAR, bit INTEGER)""",
     """CREATE TABLE IF NOT EXISTS person_touches (
         person_id VARCHAR, touches BIGINT, first_ts TIMESTAMP, last_ts TIMESTAMP,
-        first_engaged_ts TIMESTAMP, channels VARCHAR[], engaged_channels VARCHAR[])""",
+        first_engaged_ts TIMESTAMP, seen_mask BIGINT, engaged_mask BIGINT)""",
     """CREATE TABLE IF NOT EXISTS outcome_touches (
         outcome_id VARCHAR, person_id VARCHAR, last_channel VARCHAR, last_ts TIMESTAMP,
-        channels VARCHAR[])""",
+        channel_mask BIGINT)""",
+    # what the summaries have not taken in yet: an import's rows (source_id) or a person
+    """CREATE TABLE IF NOT EXISTS derived_pending (source_id BIGINT, person_id VARCHAR)""",
 ]
-DERIVED_TABLES = ("person_channels", "person_touches", "outcome_touches")
+DERIVED_TABLES = ("channel_bits", "person_channels", "person_touches", "outcome_touches")
 
 
 def _v4(con: duckdb.DuckDBPyConnection) -> None:
@@ -424,6 +428,7 @@ def clear_all(con: duckdb.DuckDBPyConnection) -> None:
         "merges",
         "kept_apart",
         *DERIVED_TABLES,
+        "derived_pending",
     ]:
         con.execute(f'DELETE FROM "{name}"')
 

@@ -400,7 +400,8 @@ class Workspace:
                 source_id = None
             if not dry_run:
                 for r in reports:
-                    derived.refresh(con, r.source_id)
+                    if r.source_id is not None:
+                        derived.note_import(con, r.source_id)
             con.execute("ROLLBACK" if dry_run else "COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -586,7 +587,7 @@ class Workspace:
                 con, staged, source_id, tz=eff_tz, currency=currency, after_insert=phones
             )
             if not dry_run:
-                derived.refresh(con, source_id)
+                derived.note_import(con, source_id)
             self._log_import(
                 source_id, _stored_path(path, shown), digest, src_name, staged.table, counts, notes
             )

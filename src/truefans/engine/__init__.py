@@ -31,8 +31,9 @@ class Engine(Protocol):
 
 
 def summaries(eng: Engine) -> bool:
-    """Whether ``eng`` holds up-to-date summary tables (:mod:`truefans.derived`)."""
-    return bool(getattr(eng, "summaries", False))
+    """Whether ``eng`` holds summary tables (:mod:`truefans.derived`), brought up to date."""
+    fresh = getattr(eng, "fresh_summaries", None)
+    return bool(getattr(eng, "summaries", False)) and fresh is not None and bool(fresh())
 
 
 _names = itertools.count(1)
@@ -55,6 +56,12 @@ class DuckDBEngine:
 
     def table(self, name: str) -> ir.Table:
         return self.backend.table(name)
+
+    def fresh_summaries(self) -> bool:
+        """Take in the writes the summaries have not seen yet (False: they cannot be)."""
+        from .. import derived
+
+        return derived.ensure_fresh(self.con)
 
     def execute(self, expr: ir.Table) -> pd.DataFrame:
         return self.backend.to_pyarrow(expr).to_pandas()

@@ -260,6 +260,16 @@ def _touches(eng: Engine, since: date | None, until: date | None) -> ir.Table:
     return t
 
 
+def _kept_bits(eng: Engine, channel_ids: list[str]) -> dict[str, int] | None:
+    """Each channel's bit in the kept masks (derived.py), when the summaries are up to date and
+    every channel has one; else None (the analysis reads the touches)."""
+    if not summaries(eng):
+        return None
+    cb = eng.execute(eng.table("channel_bits"))
+    kept = {str(c): int(b) for c, b in zip(cb["channel_id"], cb["bit"], strict=True)}
+    return kept if all(c in kept for c in channel_ids) else None
+
+
 def _channel_touches(eng: Engine, since: date | None, until: date | None) -> ir.Table:
     """``person_id, channel_id, engaged``: the touches of the period, or for the whole history
     the kept (person, channel) summary (4.5 M rows instead of 20 M on the large demo)."""
@@ -320,20 +330,21 @@ def _people_expr(
             *[(col == cid, ibis.literal(b, "int64")) for cid, b in bits.items()], else_=zero
         )
 
-    if since is None and until is None and summaries(eng):
-        # the whole history: one kept row per person with the channels it was seen and
-        # engaged on
-        pt = eng.table("person_touches")
+    kept = _kept_bits(eng, channel_ids) if since is None and until is None else None
+    if kept is not None:
+        # the whole history: one kept row per person with the channels it was seen and engaged
+        # on as bits of the kept numbering, turned into this numbering
 
-        def list_bits(channels: ir.ArrayValue) -> ir.IntegerValue:
-            # one built-in list search per channel: several times cheaper than a lambda
+        def renumber(mask: ir.IntegerValue) -> ir.IntegerValue:
             out: ir.IntegerValue = zero
             for cid, b in bits.items():
-                out = out + ibis.ifelse(channels.contains(cid), ibis.literal(b, "int64"), zero)
+                on = (mask & ibis.literal(1 << kept[cid], "int64")) != 0
+                out = out + ibis.ifelse(on, ibis.literal(b, "int64"), zero)
             return out
 
+        pt = eng.table("person_touches")
         touches = pt.select(
-            "person_id", seen=list_bits(pt.channels), engaged=list_bits(pt.engaged_channels)
+            "person_id", seen=renumber(pt.seen_mask), engaged=renumber(pt.engaged_mask)
         )
     else:
         t = _channel_touches(eng, since, until)

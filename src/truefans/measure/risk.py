@@ -34,11 +34,10 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from ..engine import summaries
 from ..errors import InvalidOption
 from . import rfm
 from .fans import _followers, last_activity_day, listed_people
-from .picture import LOOKBACK_DAYS, parse_day, parse_outcomes, signed_money
+from .picture import LOOKBACK_DAYS, _kept_bits, parse_day, parse_outcomes, signed_money
 from .result import Result
 
 if TYPE_CHECKING:
@@ -300,16 +299,17 @@ def _journeys(eng: Engine, o: ir.Table, lookback_days: int, ch_bits: dict[str, i
     """Per outcome of a known person (``j_outcome``): the platform bits its journey touched and
     its last touch's channel. In the picture's window these are kept by every write
     (``outcome_touches``, derived.py); another window joins the touches."""
-    if lookback_days == LOOKBACK_DAYS and summaries(eng):
+    kept = _kept_bits(eng, list(ch_bits)) if lookback_days == LOOKBACK_DAYS else None
+    if kept is not None:
         ot = eng.table("outcome_touches")
-        members: dict[int, list[str]] = {}
+        group_mask: dict[int, int] = {}
         for c, b in ch_bits.items():
-            members.setdefault(b, []).append(c)
+            group_mask[b] = group_mask.get(b, 0) | 1 << kept[c]
         journey: ir.IntegerValue = ibis.literal(0, "int64")
-        for b, chans in members.items():
-            # a platform's bit when the journey holds any of its channels
-            has = ibis.or_(*[ot.channels.contains(c) for c in chans])
-            journey = journey + ibis.ifelse(has, ibis.literal(1 << b, "int64"), 0)
+        for b, gm in group_mask.items():
+            # a platform's bit when the journey touched any of its channels
+            on = (ot.channel_mask & ibis.literal(gm, "int64")) != 0
+            journey = journey + ibis.ifelse(on, ibis.literal(1 << b, "int64"), 0)
         return ot.select(j_outcome=ot.outcome_id, journey=journey, last_channel=ot.last_channel)
     t = eng.table("touchpoints").select(t_person="person_id", t_ts="ts", t_channel="channel_id")
     withp = o.filter(o.person_id.notnull())
