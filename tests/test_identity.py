@@ -226,3 +226,22 @@ def test_a_linkedin_only_person_joins_a_company_less_person_whose_email_spells_t
         [crm(tmp_path, "d.csv", ["4,,,linkedin.com/in/hugo-m,Hugo Martin,Atelier,2024-01-05,0,"])]
     )
     assert person_of(ws, "fakecrm:3") != person_of(ws, "fakecrm:4")
+
+
+@pytest.mark.parametrize("clean", [True, False], ids=["one-pass", "staged"])
+def test_hash_pii_on_generic_identities_keeps_only_hashes_and_still_matches(ws, tmp_path, clean):
+    rows = ["x1,pz,email,,Zoe.Mueller+news@Example.com", "x2,pz,phone,,(617) 555-0111"]
+    if not clean:  # a rejected row sends the file down the staged path
+        rows.append("x3,pz,not-a-kind,,whatever")
+    (tmp_path / "identities.csv").write_text(
+        "identity_id,person_id,kind,platform,value\n" + "\n".join(rows) + "\n"
+    )
+    ws.import_files([tmp_path / "identities.csv"], hash_pii=True)
+    vals = ws.con.execute("SELECT kind, value, value_hash FROM identities").fetchall()
+    assert {k for k, _, _ in vals} == {"email", "phone"}
+    assert all(v is None and h for _, v, h in vals)
+    raw = (ws.path).read_bytes() if ws.con.execute("CHECKPOINT") else b""
+    assert b"zoe.mueller" not in raw.lower() and b"6175550111" not in raw
+    f = crm(tmp_path, "z.csv", ["9,zoe.mueller@example.com,,,,,2024-01-02,1,"])
+    ws.import_files([f], hash_pii=True)
+    assert person_of(ws, "fakecrm:9") == "pz"

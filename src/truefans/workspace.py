@@ -371,7 +371,7 @@ class Workspace:
             # is good; otherwise (rolled back) staged and loaded the general way, same import id
             direct = staged_tables[0]
             report, source_id = self._store_direct(
-                path, src_name, direct, digest, dry_run, tz, currency, shown
+                path, src_name, direct, digest, dry_run, tz, currency, shown, hash_pii
             )
             if report is not None:
                 return [report]
@@ -471,6 +471,8 @@ class Workspace:
             )
             if staged.table == "identities":
                 _normalise_phones(con, checked, self.setting("country") or "US")
+                if hash_pii or self.setting("hash_pii") == "true":
+                    _drop_contact_values(con, checked)
             if hints:
                 spec = schema.CANONICAL[staged.table]
                 time_col = next(
@@ -566,6 +568,7 @@ class Workspace:
         tz: str | None,
         currency: str | None,
         shown: str | None,
+        hash_pii: bool = False,
     ) -> tuple[ImportReport | None, int | None]:
         """The one-pass load of a clean file (:func:`load.store_direct`) in its own
         transaction: (report, import id), or (None, the import id to reuse) when the file needs
@@ -580,6 +583,8 @@ class Workspace:
         def phones(table: str) -> None:
             if table == "identities":
                 _normalise_phones(con, table, region)
+                if hash_pii or self.setting("hash_pii") == "true":
+                    _drop_contact_values(con, table, source_id)
 
         con.execute("BEGIN TRANSACTION")
         try:
@@ -713,6 +718,18 @@ def _time_notes(src_name: str, staged: StagedTable, tz: str | None) -> tuple[str
     elif local and tz:
         notes.append(f"times without offset read in {tz}")
     return eff_tz, notes
+
+
+def _drop_contact_values(
+    con: duckdb.DuckDBPyConnection, table: str, source_id: int | None = None
+) -> None:
+    """``--hash-pii``: emails and phones keep only their hash (``value_hash``, made from the
+    normalised value, which is what joins people)."""
+    only = "" if source_id is None else f" AND source_id = {int(source_id)}"
+    con.execute(
+        f"""UPDATE "{table}" SET value_hash = coalesce(value_hash, sha256(value)), value = NULL
+        WHERE kind IN ('email', 'phone') AND value IS NOT NULL{only}"""
+    )
 
 
 def _normalise_phones(con: duckdb.DuckDBPyConnection, checked: str, region: str) -> None:
