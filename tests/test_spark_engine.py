@@ -143,7 +143,7 @@ def test_duckdb_only_commands_refuse_a_spark_workspace(exported: Path) -> None:
     with pytest.raises(WorkspaceError, match="DuckDB workspace only"):
         truefans.open_workspace(name)
     runner = CliRunner()
-    for args in (["picture"], ["imports"], ["fans"], ["import", os.devnull]):
+    for args in (["picture"], ["imports"], ["risk"], ["funnel"], ["import", os.devnull]):
         r = runner.invoke(app, ["--workspace", name, *args])
         assert r.exit_code == 1, (args, r.output)
         assert "DuckDB workspace only" in r.output and "clv" in r.output

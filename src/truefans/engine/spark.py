@@ -55,7 +55,7 @@ class SparkSpec:
 
 #: the analyses (their Python function names) that run on a Spark workspace; the others are
 #: DuckDB-only for now and refuse a Spark workspace with a message
-SPARK_ANALYSES = ("attribution", "clv")
+SPARK_ANALYSES = ("attribution", "clv", "fans")
 
 
 def parse_spec(raw: str | os.PathLike[str] | None) -> SparkSpec | None:
