@@ -437,7 +437,7 @@ def _activity_paths(
     ):
         same = (touches["person_id"] == pid).to_numpy()
         if company:
-            same |= (touches["company"] == company).to_numpy()
+            same = same | (touches["company"] == company).to_numpy()
         when = ((t_ts < ts) & (t_ts >= ts - win)).to_numpy()
         before = touches[same & when]
         for ch, kind in set(zip(before["channel_id"], before["kind"], strict=True)):
