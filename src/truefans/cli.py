@@ -1390,19 +1390,32 @@ def serve_cmd(
 def demo(
     seed: Annotated[int, typer.Option("--seed", help="random seed of the synthetic world")] = 7,
     size: Annotated[
-        Size, typer.Option("--size", help="small ≈ 2k people, large ≈ 1M")
+        Size,
+        typer.Option(
+            "--size",
+            help="small ≈ 2k people, large ≈ 1M (jobseeker: 600, 5,000, 30,000 connections)",
+        ),
     ] = Size.small,
     report: Annotated[
         bool | None,
         typer.Option(
-            "--report/--no-report", help="also write truefans-report.html (default: small size)"
+            "--report/--no-report",
+            help="also write truefans-report.html (default: small business demo)",
         ),
     ] = None,
+    persona: Annotated[
+        Persona,
+        typer.Option("--persona", help="business (default) or jobseeker: one person's job search"),
+    ] = Persona.business,
     fmt: FormatOpt = Format.table,
 ) -> None:
-    """Build a demo workspace from a synthetic small business and show the whole picture."""
+    """Build a demo workspace from a synthetic small business (or, with --persona jobseeker,
+    one person's job search) and show the whole picture."""
     from .demo import build_demo
 
+    if persona is Persona.jobseeker:
+        _jobseeker_demo(seed, size, bool(report), fmt)
+        return
     if report is None:
         report = size is Size.small
 
@@ -1441,6 +1454,63 @@ def demo(
                     )
     except TruefansError as e:
         raise _fail(e) from e
+
+
+def _jobseeker_demo(seed: int, size: Size, report: bool, fmt: Format) -> None:
+    """`demo --persona jobseeker`: build the job search, then show `career` and the jobseeker
+    `funnel` on it (json: one object with both results; csv: the career rows)."""
+    from .demo import build_demo
+    from .measure.credibility import career
+    from .measure.funnel import funnel
+
+    try:
+        with _open() as ws:
+            if fmt is Format.table:
+                console.print(
+                    f"Building the {size.value} job-seeker demo (seed {seed}) into {ws.path} …"
+                )
+            summary = build_demo(ws, seed=seed, size=size.value, persona="jobseeker")
+            profile = str(summary["profile"])
+            if fmt is not Format.table:
+                res = career(ws, profile)
+                if fmt is Format.csv:
+                    print_rows(res.rows, fmt)
+                    return
+                payload = {
+                    "demo": {k: plain(v) for k, v in summary.items() if k != "files"},
+                    "career": res.to_dict(),
+                    "funnel": funnel(ws, by="channel", persona="jobseeker").to_dict(),
+                }
+                sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
+                return
+            console.print(
+                f"Loaded {summary['connections']:,} LinkedIn connections and messages (LinkedIn's "
+                f"own Connections.csv and messages.csv), {summary['touchpoints']:,} touchpoints "
+                f"and {summary['outcomes']:,} introductions, interviews and offers through the "
+                f"import path ({summary['seconds']:.1f} s).\nCareer profile (target companies "
+                f"and roles): {escape(profile)}\n",
+                soft_wrap=True,
+            )
+            if report:
+                from .report.render import write_report
+
+                path = write_report(ws, "truefans-report.html")
+                console.print(f"The report: {escape(str(path))}", soft_wrap=True)
+    except TruefansError as e:
+        raise _fail(e) from e
+    career_cmd(profile=profile, as_of=None, lookback=90, fmt=fmt)
+    with _open(create=False) as ws:
+        from .demo.jobseeker import truth_caption
+
+        console.print("[bold]" + escape(truth_caption(ws)) + "[/bold]", soft_wrap=True)
+    console.print()
+    funnel_cmd(by=FunnelBy.channel, persona=Persona.jobseeker, until=None, top=12, fmt=fmt)
+    where = f"--workspace {_state['workspace']} " if _state["workspace"] else ""
+    console.print(
+        f"\nAgain, or with your own export: truefans {where}career --profile {escape(profile)} "
+        f"· truefans {where}funnel --persona jobseeker",
+        soft_wrap=True,
+    )
 
 
 def main() -> None:

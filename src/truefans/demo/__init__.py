@@ -17,11 +17,27 @@ if TYPE_CHECKING:
     from ..workspace import Workspace
 
 
-def build_demo(ws: Workspace, seed: int = 7, size: str = "small") -> dict[str, Any]:
+#: the demo worlds: a small business, and one person looking for a job
+PERSONAS = ("business", "jobseeker")
+
+
+def build_demo(
+    ws: Workspace, seed: int = 7, size: str = "small", persona: str = "business"
+) -> dict[str, Any]:
     """Replace the workspace's content with the demo world; returns what was loaded.
 
+    ``persona="jobseeker"`` builds the job search of :mod:`truefans.demo.jobseeker` instead
+    (its summary also names the career profile file it wrote next to the workspace).
     Refuses to touch a workspace that holds imports of the user's own data.
     """
+    if persona not in PERSONAS:
+        raise TruefansError(
+            f"unknown demo persona {persona!r}; choose one of {', '.join(PERSONAS)}"
+        )
+    if persona == "jobseeker":
+        from .jobseeker import build_jobseeker_demo
+
+        return build_jobseeker_demo(ws, seed=seed, size=size)
     from .world import SIZES, generate
 
     if size not in SIZES:
