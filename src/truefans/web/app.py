@@ -156,7 +156,10 @@ class State:
         for o in a.options:  # a file replaced by a new upload of the same name is a new query
             v = params.get(o.flag)
             if o.file and v not in (None, ""):
-                st = Path(str(v)).stat()
+                try:
+                    st = Path(str(v)).stat()
+                except OSError as e:  # removed since it was resolved
+                    raise InvalidOption(f"--{o.flag}: the uploaded file is gone ({e})") from e
                 stamps.append((o.flag, st.st_mtime_ns, st.st_size))
         return (self.generation, a.name, a.normalised(params), tuple(stamps))
 
