@@ -174,18 +174,13 @@ def test_the_path_to_interviews_points_at_what_caused_them(demo, career_result) 
             )
             assert share.get((ch, act), 0.0) >= caused / n
         # likes and comments on posts (the most frequent activity) caused nothing and come
-        # after the causes; site visits from the same company are left out of this order:
-        # a share of outcomes preceded cannot tell such background from a cause
+        # after the causes. Site visits from the same company can tie with them in one world
+        # (seed 7: one visitor from a company precedes several interviews there): see the
+        # test over several worlds below
         posts = [
             v for k, v in share.items() if k in {("linkedin", "like"), ("linkedin", "comment")}
         ]
         assert posts and min(share[k] for k in causal) > max(posts), share
-    ranked = [(r["channel_id"], r["activity"]) for r in paths if r["outcome"] == "interview"]
-    assert set(ranked[:2]) <= {
-        ("linkedin", "message"),
-        ("referrals", "referral"),
-        ("website", "visit"),
-    }
     intro = [r for r in paths if r["outcome"] == "introduction"]
     assert (intro[0]["channel_id"], intro[0]["activity"], intro[0]["share"]) == (
         "linkedin",
@@ -194,6 +189,29 @@ def test_the_path_to_interviews_points_at_what_caused_them(demo, career_result) 
     )
     stored = dict(ws.con.execute("SELECT outcome_id, channel_id FROM truth").fetchall())
     assert stored == {c["outcome_id"]: c["channel_id"] for c in causes}
+
+
+def test_over_several_worlds_the_causes_lead_the_path_to_interviews(
+    demo, career_result, tmp_path: Path
+) -> None:
+    """Averaged over three seeds, each planted cause precedes a larger share of interviews
+    than any activity that caused none (likes, comments, website visits)."""
+    worlds = [(demo[0], career_result)]
+    for seed in (1, 2):
+        ws = truefans.open_workspace(tmp_path / f"s{seed}.duckdb")
+        summary = build_demo(ws, seed=seed, persona="jobseeker")
+        worlds.append((ws, career(ws, summary["profile"])))
+    pooled: dict[tuple[str, str], float] = defaultdict(float)
+    for _, res in worlds:
+        for r in res.extra["activity_before_outcomes"]:
+            if r["outcome"] == "interview":
+                pooled[(r["channel_id"], r["activity"])] += r["share"] / len(worlds)
+    for ws, _ in worlds[1:]:
+        ws.close()
+    causal = {("linkedin", "message"), ("referrals", "referral")}
+    noise = {k: v for k, v in pooled.items() if k not in causal}
+    assert ("website", "visit") in noise and ("linkedin", "like") in noise
+    assert min(pooled[k] for k in causal) > max(noise.values()) + 0.2, dict(pooled)
 
 
 def test_website_visits_and_resume_views_are_a_channel(career_result) -> None:

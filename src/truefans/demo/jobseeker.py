@@ -16,13 +16,17 @@ checked against it (the ``truth`` and ``truth_people`` tables and the ``demo_par
   share a word with a target ("Acme Bank", "Acme Foods", "Northwind Logistics") and are not it;
   connections in the target roles under title variants ("Sr. Data Scientist", "Mgr, Analytics");
 * **two causes of interviews**: a message to a warm connection (someone she has talked to
-  before) at the company, who introduces her (an ``introduction``, then the ``interview``), and
-  an employee referral (a ``referral`` touch, then the interview). About 40 % of interviews
-  end in an ``offer``. Every outcome's true cause is in ``truth`` (``linkedin`` for the
-  message path, ``referrals`` for the referral path) and in ``demo_params["causes"]``;
-* **activity that causes nothing**: likes and comments on her weekly posts (a tenth of her
-  connections engage, whoever they work for), cold messages that get no introduction, and
-  visits to her website and resume page (some from target companies by reverse-IP lookup);
+  before) at the company, who introduces her (an ``introduction``, then, for 85 % of them, the
+  ``interview``), and an employee referral (a ``referral`` touch, then the interview); three in
+  four run through a target company. About 30 % of interviews end in an ``offer``. Every
+  outcome's true cause is in ``truth`` (``linkedin`` for the message path, ``referrals`` for
+  the referral path) and in ``demo_params["causes"]``;
+* **activity that causes nothing**: likes and comments on her weekly posts (12 % of her
+  connections engage: her peers, and 3 % of the people at the companies she targets, who mostly
+  do not know her yet), cold messages that get no introduction, and visits to her website and
+  resume page (a third of the visitors' companies named by a reverse-IP lookup, a few of them
+  target companies or decoys). Such activity at a target company can still come before an interview
+  there by chance: ``career`` counts what came before, it does not test what caused;
 * the expected ``funnel --persona jobseeker`` counts, computed here from the planted rows by
   the funnel's definitions (``demo_params["funnel"]``).
 
