@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench clean venv browser
+.PHONY: demo test lint typecheck bench clean venv browser fuzz
 
 venv: $(STAMP)
 
@@ -30,6 +30,12 @@ browser:
 
 test: lint typecheck browser
 	$(BIN)/python -m pytest -q
+
+# large-budget fuzzing of every parser and the generic import (minutes; not in `make test`);
+# FUZZ_EXAMPLES inputs per test, a failing input is kept in tests/data/fuzz_corpus/new/
+FUZZ_EXAMPLES ?= 400
+fuzz: $(STAMP)
+	TRUEFANS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -m fuzz tests/test_fuzz_parsers.py
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
