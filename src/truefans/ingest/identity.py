@@ -379,6 +379,17 @@ def resolve_hints(
             FROM __sigp sp JOIN __sig g USING (sig) GROUP BY sp.person_id) d
         LEFT JOIN {first_seen} f USING (person_id)"""
     )
+    # known people: fill gaps only, never overwrite what another source said (before the new
+    # ones are added: updating those would change nothing and leave work for the checkpoint)
+    con.execute(
+        """UPDATE people SET
+            display_name = coalesce(people.display_name, d.display_name),
+            company = coalesce(people.company, d.company),
+            title = coalesce(people.title, d.title),
+            location = coalesce(people.location, d.location),
+            first_seen = least(people.first_seen, d.first_seen)
+        FROM __pdesc d WHERE people.person_id = d.person_id"""
+    )
     if create_people:
         stats["people_created"] = _count(
             con,
@@ -391,16 +402,6 @@ def resolve_hints(
             FROM __pdesc WHERE person_id NOT IN (SELECT person_id FROM people)""",
             [source_id],
         )
-    # known people: fill gaps only, never overwrite what another source said
-    con.execute(
-        """UPDATE people SET
-            display_name = coalesce(people.display_name, d.display_name),
-            company = coalesce(people.company, d.company),
-            title = coalesce(people.title, d.title),
-            location = coalesce(people.location, d.location),
-            first_seen = least(people.first_seen, d.first_seen)
-        FROM __pdesc d WHERE people.person_id = d.person_id"""
-    )
     # 4. new identities, with the reason they belong to their person
     stored_value = (
         "CASE WHEN h.kind IN ('email', 'phone') THEN NULL ELSE h.value END"

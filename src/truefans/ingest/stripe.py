@@ -394,8 +394,7 @@ def _stage_payments(ctx: StageContext, header: Header) -> list[StagedTable]:
           SELECT DISTINCT utm_s AS s, utm_m AS m, utm_k AS k
           FROM "{base}" WHERE utm_s IS NOT NULL)"""
     )
-    # set in place: the outcomes below are plain scans of base, so each payment's order, refund
-    # and fee are staged in that order (a join would lose it)
+    # set in place: the outcomes below are one plain scan of base (a join would lose its order)
     con.execute(
         f"""UPDATE "{base}" SET channel_id = ch.channel_id FROM "{chmap}" ch
         WHERE "{base}".utm_s = ch.s AND "{base}".utm_m = ch.m AND "{base}".utm_k = ch.k"""
@@ -404,21 +403,23 @@ def _stage_payments(ctx: StageContext, header: Header) -> list[StagedTable]:
         "email AS __email, customer_id AS __customer_id, 'stripe' AS __platform, "
         "name AS __name, phone AS __phone, location AS __location, country AS __country"
     )
+    # each payment gives its order, refund and fee, in that order, from one scan of base (three
+    # filtered scans in a UNION ALL staged the rows in batches the loader's insert wrote as
+    # part-filled row groups, which the checkpoint then merged: 1.5 CPU-s per million payments)
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE "{out}" AS
-        WITH b AS (SELECT {row} AS __r, * FROM "{base}" WHERE included AND __bad_col IS NULL)
-        SELECT __r AS __row, 'stripe:' || pid AS outcome_id, {zone.text("ts")} AS ts,
-               'order' AS type, CAST(amount AS VARCHAR) AS value, currency, channel_id,
-               order_ref, {hints}
-        FROM b
-        UNION ALL
-        SELECT __r, 'stripe:' || pid || ':refund', {zone.text("coalesce(refunded_at, ts)")},
-               'refund', CAST(refunded AS VARCHAR), currency, channel_id, order_ref, {hints}
-        FROM b WHERE refunded > 0
-        UNION ALL
-        SELECT __r, 'stripe:' || pid || ':fee', {zone.text("ts")},
-               'fee', CAST(fee AS VARCHAR), fee_currency, channel_id, order_ref, {hints}
-        FROM b WHERE fee > 0"""
+        SELECT {row} AS __row,
+          'stripe:' || pid || (CASE k WHEN 0 THEN '' WHEN 1 THEN ':refund' ELSE ':fee' END)
+            AS outcome_id,
+          CASE WHEN k = 1 THEN {zone.text("coalesce(refunded_at, ts)")} ELSE {zone.text("ts")} END
+            AS ts,
+          CASE k WHEN 0 THEN 'order' WHEN 1 THEN 'refund' ELSE 'fee' END AS type,
+          CAST(CASE k WHEN 0 THEN amount WHEN 1 THEN refunded ELSE fee END AS VARCHAR) AS value,
+          CASE WHEN k = 2 THEN fee_currency ELSE currency END AS currency, channel_id,
+          order_ref, {hints}
+        FROM "{base}", (VALUES (0), (1), (2)) v(k)
+        WHERE included AND __bad_col IS NULL
+          AND (k = 0 OR (k = 1 AND refunded > 0) OR (k = 2 AND fee > 0))"""
     )
     payments, skipped, why = left_out(
         con,
