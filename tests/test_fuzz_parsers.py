@@ -8,26 +8,31 @@ What is fuzzed:
 
 * every built-in detector on mutated files (bytes flipped, inserted, deleted; lines dropped,
   duplicated, swapped; cells replaced by awkward values; columns swapped, repeated, dropped or
-  renamed on every line; other encodings and line ends): a
-  detector returns a detection or nothing, never raises (the loader would hide the exception and
-  pass the file to a less fitting source);
-* the import of mutated export files, through detection and forced through each source in turn:
-  the import answers with a report, never a traceback; a refused file stores nothing; every
-  rejected row names its row (>= 1), its column ('' for a row-level problem such as a wrong
-  number of fields) and the reason; no row is left without its import;
+  renamed on every line; other encodings and line ends; in a workbook, one cell value replaced
+  inside the sheet's XML): a detector returns a detection or nothing, never raises (the loader
+  would hide the exception and pass the file to a less fitting source);
+* the import of mutated export files (now and then zipped, under hostile member names), through
+  detection and forced through each source in turn: the import answers with a report, never a
+  traceback; a refused file stores nothing; every rejected row names its row (>= 1), its column
+  ('' for a row-level problem such as a wrong number of fields) and the reason; no row is left
+  without its import;
 * the generic import of generated ``TABLE.csv`` files: the table's own columns (some left out,
   some unknown added) with values drawn from valid ones and awkward ones; the same checks.
 
 An input that fails is written to ``tests/data/fuzz_corpus/new/`` (the last, shrunk one is what
-stays) as ``SOURCE__NAME`` (``auto`` for detection); ``test_fuzz_corpus.py`` replays every file of
-the corpus in the default run, so each crash found becomes a regression test once committed.
+stays) as ``SOURCE__TEST__NAME`` (``auto``: detection chose); ``test_fuzz_corpus.py`` replays every
+file of the corpus in the default run, so each crash found becomes a regression test once
+committed.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import os
+import re
 import shutil
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +58,9 @@ SAMPLES = sorted(
     for p in base.rglob("*")
     if p.is_file() and p.suffix.lower() in TEXT + BINARY and CORPUS not in p.parents
 )
+WORKBOOKS = [p for p in SAMPLES if p.suffix.lower() in BINARY]
+#: a sample: any, or a workbook (few among the samples, and their values sit deep in a zip)
+SAMPLE = st.one_of(st.sampled_from(SAMPLES), st.sampled_from(WORKBOOKS or SAMPLES))
 EXAMPLES = int(os.environ.get("TRUEFANS_FUZZ_EXAMPLES", "400"))
 SOURCES = sorted(load_sources())
 STATUSES = {"ok", "rejects", "unusable", "duplicate", "ignored"}
@@ -139,6 +147,9 @@ def apply(data: bytes, ops: list[tuple[Any, ...]], binary: bool) -> bytes:
             data = data[:pos] + data[pos + op[2] :]
         elif kind == "truncate":
             data = data[: op[1] % n]
+        elif kind == "sheet_value":
+            if binary:
+                data = sheet_value(data, op[1], op[2])
         elif binary:
             continue  # the line and cell mutations below are for text files
         elif kind == "drop_line":
@@ -189,6 +200,37 @@ def apply(data: bytes, ops: list[tuple[Any, ...]], binary: bool) -> bytes:
     return data
 
 
+_XML_VALUE = re.compile(rb"(<v>|<t(?: [^>]*)?>)([^<]*)(</v>|</t>)")
+
+
+def sheet_value(data: bytes, k: int, value: str) -> bytes:
+    """A workbook with its k-th cell value (``<v>``, or a shared or inline string ``<t>``)
+    replaced, the rest of the file kept: the workbook still opens, the value reaches the parser
+    (a shared-string index out of range, a date serial out of range, text where a number is)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            members = [(i, z.read(i)) for i in z.infolist()]
+    except Exception:  # a workbook an earlier mutation broke (bad zip, bad deflate stream)
+        return data
+    spots = [
+        (m, hit)
+        for m, (info, body) in enumerate(members)
+        if info.filename.startswith("xl/worksheets/") or info.filename == "xl/sharedStrings.xml"
+        for hit in _XML_VALUE.finditer(body)
+    ]
+    if not spots:
+        return data
+    m, hit = spots[k % len(spots)]
+    info, body = members[m]
+    escaped = value.encode("utf-8", "surrogatepass").replace(b"&", b"&amp;").replace(b"<", b"&lt;")
+    members[m] = (info, body[: hit.start(2)] + escaped + body[hit.end(2) :])
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for info, body in members:
+            z.writestr(info, body)
+    return out.getvalue()
+
+
 _pos = st.integers(min_value=0, max_value=1_000_000)
 OPS = st.one_of(
     st.tuples(st.just("flip"), _pos, st.integers(0, 255)),
@@ -210,6 +252,20 @@ OPS = st.one_of(
         st.integers(1, 12),
         st.integers(0, 60),
         st.one_of(st.sampled_from(AWKWARD), st.text(max_size=30)),
+    ),
+    # workbooks: one cell value replaced inside the sheet's XML (twice as likely)
+    st.tuples(
+        st.just("sheet_value"),
+        _pos,
+        st.one_of(
+            st.sampled_from([*AWKWARD, "-1", "99999", "2958466", "1e300", "-0", "1.5"]),
+            st.text(max_size=20),
+        ),
+    ),
+    st.tuples(
+        st.just("sheet_value"),
+        _pos,
+        st.one_of(st.sampled_from(["-1", "99999", "2958466", "1e300", "-0"]), st.text(max_size=20)),
     ),
     st.tuples(
         st.just("columns"),
@@ -324,7 +380,7 @@ _SETTINGS = {
 
 
 @settings(max_examples=3 * EXAMPLES, **_SETTINGS)
-@given(sample=st.sampled_from(SAMPLES), ops=MUTATIONS)
+@given(sample=SAMPLE, ops=MUTATIONS)
 def test_detectors_never_raise_on_mutated_files(tmp_path_factory, sample, ops):
     data = apply(sample.read_bytes(), ops, sample.suffix.lower() in BINARY)
     folder = tmp_path_factory.mktemp("detect")
@@ -349,19 +405,32 @@ def test_detectors_never_raise_on_mutated_files(tmp_path_factory, sample, ops):
 
 @settings(max_examples=EXAMPLES, **_SETTINGS)
 @given(
-    sample=st.sampled_from(SAMPLES),
+    sample=SAMPLE,
     ops=MUTATIONS,
     # detection most of the time, else the file forced through one source
     source=st.one_of(st.none(), st.none(), st.sampled_from(SOURCES)),
+    # now and then inside a zip, under the sample's name or a hostile one
+    zipped=st.one_of(
+        st.none(),
+        st.none(),
+        st.none(),
+        st.sampled_from(["", "../", "/abs/", "a/b/", "..\\", "./.", "x" * 200 + "/"]),
+    ),
 )
-def test_mutated_exports_import_or_are_refused(scratch, sample, ops, source):
+def test_mutated_exports_import_or_are_refused(scratch, sample, ops, source, zipped):
     data = apply(sample.read_bytes(), ops, sample.suffix.lower() in BINARY)
-    target = scratch.file(sample.name, data)
+    name = sample.name
+    if zipped is not None:
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as z:
+            z.writestr(zipped + sample.name, data)
+        data, name = buf.getvalue(), sample.stem + ".zip"
+    target = scratch.file(name, data)
     _count("exports")
     try:
         check_import(scratch.ws, target, source)
     except BaseException:
-        _keep_failure("exports", source, sample.name, data)
+        _keep_failure("exports", source, name, data)
         raise
 
 
