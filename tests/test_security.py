@@ -63,7 +63,7 @@ def test_every_response_carries_the_security_headers(client, guarded):
         h = r.headers
         assert h["x-content-type-options"] == "nosniff", r.url
         assert h["x-frame-options"] == "DENY"
-        assert h["referrer-policy"] == "no-referrer"
+        assert h["referrer-policy"] == "same-origin"
         csp = _csp(h["content-security-policy"])
         assert csp["default-src"] == ["'self'"] and csp["script-src"] == ["'self'"], r.url
         assert csp["frame-ancestors"] == ["'none'"] and csp["object-src"] == ["'none'"]

@@ -15,7 +15,7 @@
 * Every response carries the security headers of :func:`security_headers`: a Content Security
   Policy that lets pages load scripts, styles, images and connections from the app itself only (the
   API docs page, which FastAPI builds from a CDN, is the one exception and says so), no framing, no
-  MIME sniffing, no referrer.
+  MIME sniffing, no referrer sent to other sites.
 * Request bodies are capped while they stream (a missing or false ``Content-Length`` does not get
   past it): :data:`MAX_UPLOAD_REQUEST` for ``/upload``, :data:`MAX_FORM_REQUEST` elsewhere; beyond it
   the answer is 413 and nothing more is read.
@@ -139,7 +139,9 @@ def security_headers(path: str) -> list[tuple[bytes, bytes]]:
         (b"content-security-policy", csp.encode()),
         (b"x-content-type-options", b"nosniff"),
         (b"x-frame-options", b"DENY"),
-        (b"referrer-policy", b"no-referrer"),
+        # same-origin, not no-referrer: under no-referrer Chromium posts this app's own forms
+        # with "Origin: null", which the cross-site check must refuse; nothing goes elsewhere
+        (b"referrer-policy", b"same-origin"),
         (b"cross-origin-opener-policy", b"same-origin"),
         (b"cross-origin-resource-policy", b"same-origin"),
         (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), payment=()"),
