@@ -19,7 +19,10 @@ dated at the range's **end date**, and the staged note says so. Rates and averag
 a number that is not a number, a negative count, a rate outside 0–1, a missing channel or date.
 
 Everything runs as SQL over the staged CSV (a channel is computed once per distinct source /
-medium, not per row), so a two-million-row exploration imports at engine speed.
+medium, not per row), so a two-million-row exploration imports at engine speed. A report by date
+and channel whose every row is good is not staged at all: its sums per channel and day come from
+one query over DuckDB's typed reader (:func:`_stage_summed`); any row to skip or reject sends the
+file down the general path.
 
 The helpers it shares with the other aggregate sources (numbers, row checks, unpivoting metric
 columns) are in :mod:`.common`.

@@ -22,6 +22,11 @@ payments export is where the money is.
 Stripe writes times in UTC unless the export dialog was set to another zone, which then names
 the time columns (``Created date (UTC)``, ``Created date (Europe/Berlin)``): they are staged in
 UTC as ``YYYY-MM-DDTHH:MM:SSZ`` with ``local_times=False``.
+
+A UTF-8 payments file is read in one pass: DuckDB's reader gives only the columns used, which are
+trimmed, parsed and checked in the same query into a table whose ``rowid`` numbers the file rows
+(no raw copy; the raw rows of rejected payments are read again). That query holds no ``IN`` list of
+five or more values: DuckDB plans those as joins, which lose the file order.
 """
 
 from __future__ import annotations
