@@ -33,7 +33,7 @@ test: lint typecheck browser
 
 # large-budget fuzzing of every parser and the generic import (minutes; not in `make test`);
 # FUZZ_EXAMPLES inputs per test, a failing input is kept in tests/data/fuzz_corpus/new/
-FUZZ_EXAMPLES ?= 400
+FUZZ_EXAMPLES ?= 1500
 fuzz: $(STAMP)
 	TRUEFANS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -m fuzz tests/test_fuzz_parsers.py
 
