@@ -121,6 +121,7 @@ class Server:
             self.proc.kill()
             self.proc.wait()
         c.remove_db(self.work)
+        shutil.rmtree(self.work.with_name(f"{self.work.stem}-uploads"), ignore_errors=True)
 
 
 async def warm(base: str, targets: list[str]) -> dict[str, float]:
