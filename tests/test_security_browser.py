@@ -49,7 +49,8 @@ def server(demo_path, tmp_path_factory):
     assert srv.started
     yield f"http://127.0.0.1:{port}", ws
     srv.should_exit = True
-    thread.join(10)
+    thread.join(900)  # the app waits for a mix or plan fit the pages started
+    assert not thread.is_alive()
 
 
 def test_no_page_violates_the_content_security_policy(server):

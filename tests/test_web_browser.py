@@ -74,7 +74,8 @@ def server(workspace):
     assert srv.started
     yield f"http://127.0.0.1:{port}"
     srv.should_exit = True
-    thread.join(10)
+    thread.join(900)  # the app waits for a mix or plan fit still running
+    assert not thread.is_alive()
 
 
 @pytest.fixture(scope="module")

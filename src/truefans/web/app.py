@@ -427,7 +427,9 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> Any:
         yield
-        state.executor.shutdown(wait=False, cancel_futures=True)
+        # queued fits are dropped; a running one is waited for (a fit cannot be stopped halfway,
+        # and closing the workspace under it, or exiting with it still running, crashes DuckDB)
+        await run_in_threadpool(state.executor.shutdown, wait=True, cancel_futures=True)
         with state.lock:
             ws.close()
 
@@ -528,6 +530,7 @@ def create_app(
         return ("?" + urlencode(pairs)) if pairs else ""
 
     known: dict[int, list[tuple[str, str]]] = {}
+    report_defaults: dict[tuple[int, str], dict[str, Any]] = {}
 
     def channels_known() -> list[tuple[str, str]]:
         """The channels for the filter (once per import generation; on a cursor of its own, so
@@ -602,8 +605,23 @@ def create_app(
         if a.report_options and not any(o.required and o.flag in options for o in a.options):
 
             def defaults() -> dict[str, Any]:
-                with state.lock:
-                    return a.report_options(state.ws) if a.report_options else {}
+                # on a cursor of its own (like the channel list), once per import generation: a
+                # page does not wait for a mix or plan fit holding the workspace's lock
+                memo = (state.generation, a.name)
+                if memo not in report_defaults:
+                    cur = state.ws.con.cursor()
+                    try:
+                        got = (
+                            a.report_options(Workspace(state.ws.path, cur))
+                            if a.report_options
+                            else {}
+                        )
+                    finally:
+                        cur.close()
+                    if len(report_defaults) > 16:
+                        report_defaults.clear()
+                    report_defaults[memo] = got
+                return dict(report_defaults[memo])
 
             extra = await run_in_threadpool(defaults)
             if not any(k in options for k in extra):  # one choice: all of them or none
