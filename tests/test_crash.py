@@ -29,7 +29,7 @@ import duckdb
 import pytest
 
 import truefans
-from truefans import schema
+from truefans import derived, schema
 from truefans.backup import backup, read_manifest
 from truefans.privacy import NotFound, forget
 from workspace_state import contents
@@ -551,6 +551,8 @@ def test_cli_import_while_the_web_app_reads_is_refused_and_the_app_keeps_answeri
     ws_path = tmp_path / "w.duckdb"
     with truefans.open_workspace(ws_path) as ws:
         ws.import_files([generic / n for n in ("channels.csv", "people.csv", "outcomes.csv")])
+        # the summaries the app's first read would bring up to date, brought up to date now
+        assert derived.ensure_fresh(ws.con)
     before = _state(ws_path, started)
     tp = generic / "touchpoints.csv"
     with TestClient(create_app(ws_path), base_url="http://127.0.0.1:8000") as c:

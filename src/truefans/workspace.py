@@ -455,7 +455,7 @@ class Workspace:
                     r[0]
                     for r in con.execute(
                         f'SELECT DISTINCT trim(CAST(channel_id AS VARCHAR)) FROM "{staged.relation}" '
-                        "WHERE channel_id IS NOT NULL"
+                        "WHERE channel_id IS NOT NULL ORDER BY 1"
                     ).fetchall()
                 ]
                 created = chmod.ensure_channels(con, wanted, self.channel_config(), source_id)
