@@ -489,6 +489,7 @@ def main() -> int:
         "`arg_max` for the last audience metric; engaged and known people by the picture's own "
         "method (one group-by per person keeping channels as bits, then people counted per "
         "combination of bits).",
+        c.summaries_note(path),
         noise.note(),
         f"Peak RSS of the benchmark process during the timed runs (both contenders; sampled "
         f"every 10 ms): {c.fmt_mb(peak)}.",

@@ -85,6 +85,7 @@ def main() -> int:
         f"Workspace: the large demo, copied to `{path.relative_to(c.ROOT)}`: {contents}.",
         "Timed: `open_workspace` + `risk(ws)` (defaults: every outcome, 30-day journeys) or "
         "`funnel(ws)` (by channel) + close, in one process, alternating.",
+        c.summaries_note(path),
         noise.note(),
     ]
     body = c.section(
