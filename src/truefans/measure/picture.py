@@ -72,16 +72,7 @@ def attributed_outcomes(
     lookback_days: int = LOOKBACK_DAYS,
 ) -> ir.Table:
     """Outcomes in the period with the channel each belongs to and the rule that decided it."""
-    o = engine.table("outcomes")
-    if since is not None:
-        o = o.filter(o.ts >= ibis.timestamp(datetime.combine(since, datetime.min.time())))
-    if until is not None:
-        end = datetime.combine(until + timedelta(days=1), datetime.min.time())
-        o = o.filter(o.ts < ibis.timestamp(end))
-    if types:
-        o = o.filter(o.type.isin(types))
-    o = o.select("outcome_id", "person_id", "ts", "type", "value", "currency", "channel_id")
-
+    o = period_outcomes(engine, since, until, types)
     reported = o.filter(o.channel_id.notnull()).mutate(rule=ibis.literal("self_reported"))
     rest = o.filter(o.channel_id.isnull())
     if lookback_days == LOOKBACK_DAYS and summaries(engine):
@@ -90,6 +81,26 @@ def attributed_outcomes(
         last = ot.select(l_outcome="outcome_id", l_channel="last_channel")
         return ibis.union(reported, _credited(rest, last))
     return ibis.union(reported, _last_touch(engine, rest, since, until, lookback_days))
+
+
+def in_period(t: ir.Table, since: date | None, until: date | None) -> ir.Table:
+    """Rows of ``t`` whose ``ts`` falls on the days ``since`` to ``until`` (both included)."""
+    if since is not None:
+        t = t.filter(t.ts >= ibis.timestamp(datetime.combine(since, datetime.min.time())))
+    if until is not None:
+        end = datetime.combine(until + timedelta(days=1), datetime.min.time())
+        t = t.filter(t.ts < ibis.timestamp(end))
+    return t
+
+
+def period_outcomes(
+    engine: Engine, since: date | None, until: date | None, types: list[str] | None
+) -> ir.Table:
+    """The outcomes of the period (and types) with the columns the attribution rule reads."""
+    o = in_period(engine.table("outcomes"), since, until)
+    if types:
+        o = o.filter(o.type.isin(types))
+    return o.select("outcome_id", "person_id", "ts", "type", "value", "currency", "channel_id")
 
 
 def _credited(rest: ir.Table, last: ir.Table) -> ir.Table:
@@ -251,13 +262,7 @@ def picture(
 
 
 def _touches(eng: Engine, since: date | None, until: date | None) -> ir.Table:
-    t = eng.table("touchpoints")
-    if since is not None:
-        t = t.filter(t.ts >= ibis.timestamp(datetime.combine(since, datetime.min.time())))
-    if until is not None:
-        end = datetime.combine(until + timedelta(days=1), datetime.min.time())
-        t = t.filter(t.ts < ibis.timestamp(end))
-    return t
+    return in_period(eng.table("touchpoints"), since, until)
 
 
 def _kept_bits(eng: Engine, channel_ids: list[str]) -> dict[str, int] | None:

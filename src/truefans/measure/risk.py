@@ -26,7 +26,7 @@ rented platform only.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import ibis
@@ -37,7 +37,14 @@ import pandas as pd
 from ..errors import InvalidOption
 from . import rfm
 from .fans import _followers, last_activity_day, listed_people
-from .picture import LOOKBACK_DAYS, _kept_bits, parse_day, parse_outcomes, signed_money
+from .picture import (
+    LOOKBACK_DAYS,
+    _kept_bits,
+    parse_day,
+    parse_outcomes,
+    period_outcomes,
+    signed_money,
+)
 from .result import Result
 
 if TYPE_CHECKING:
@@ -249,15 +256,7 @@ def _outcomes(
     is credited to (the picture's rule: self-report, else the last touch in the window, latest
     first then the smallest channel id), the platforms its journey touched (bits), its money in
     the main currency, and whether its person can be reached without any platform."""
-    o = eng.table("outcomes")
-    if since is not None:
-        o = o.filter(o.ts >= ibis.timestamp(datetime.combine(since, datetime.min.time())))
-    if until is not None:
-        end = datetime.combine(until + timedelta(days=1), datetime.min.time())
-        o = o.filter(o.ts < ibis.timestamp(end))
-    if types:
-        o = o.filter(o.type.isin(types))
-    o = o.select("outcome_id", "person_id", "ts", "type", "value", "currency", "channel_id")
+    o = period_outcomes(eng, since, until, types)
     ch_bits = {c: codes[g] for c, g in ch_group.items()}
     journeys = _journeys(eng, o, lookback_days, ch_bits)
     per = o.left_join(journeys, o.outcome_id == journeys.j_outcome)
