@@ -26,6 +26,18 @@ GENERIC_ORDER = [
 
 
 @pytest.fixture
+def fake_crm_source():
+    """The test-only FakeCRM source (``tests/plugins/fake_crm.py``) registered for one test."""
+    from plugins.fake_crm import FakeCrm
+    from truefans.ingest import registry
+
+    registry.load_sources()
+    registry.register(FakeCrm(), origin="tests")
+    yield
+    registry._SOURCES.pop("fakecrm", None)
+
+
+@pytest.fixture
 def ws(tmp_path: Path):
     w = truefans.open_workspace(tmp_path / "ws.duckdb")
     yield w

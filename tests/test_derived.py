@@ -10,11 +10,9 @@ import duckdb
 import pytest
 
 import truefans
-from plugins.fake_crm import FakeCrm
 from truefans import derived
 from truefans.engine import DuckDBEngine
 from truefans.engine import summaries as fresh
-from truefans.ingest import registry
 from truefans.ingest.identity import explain_person, split_person
 from truefans.schema import DERIVED_TABLES
 
@@ -50,12 +48,7 @@ def assert_in_step(ws) -> None:
     assert summaries(ws) == kept
 
 
-@pytest.fixture(autouse=True)
-def fake_source():
-    registry.load_sources()
-    registry.register(FakeCrm(), origin="tests")
-    yield
-    registry._SOURCES.pop("fakecrm", None)
+pytestmark = pytest.mark.usefixtures("fake_crm_source")
 
 
 @pytest.fixture

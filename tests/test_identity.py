@@ -4,7 +4,6 @@ from pathlib import Path
 
 import pytest
 
-from plugins.fake_crm import FakeCrm
 from truefans.errors import TruefansError
 from truefans.ingest import identity, registry
 from truefans.ingest.identity import explain_person, normalise_email, normalise_phone, split_person
@@ -12,12 +11,7 @@ from truefans.ingest.identity import explain_person, normalise_email, normalise_
 HEAD = "FakeCRM id,email,phone,linkedin,name,company,when,amount,channel\n"
 
 
-@pytest.fixture(autouse=True)
-def fake_source():
-    registry.load_sources()
-    registry.register(FakeCrm(), origin="tests")
-    yield
-    registry._SOURCES.pop("fakecrm", None)
+pytestmark = pytest.mark.usefixtures("fake_crm_source")
 
 
 def crm(tmp_path: Path, name: str, rows: list[str]) -> Path:

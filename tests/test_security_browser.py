@@ -4,14 +4,11 @@ with no violation reported (Chromium's ``securitypolicyviolation`` events and co
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
-import uvicorn
 
+from live_server import serving
 from truefans.report.registry import available
 from truefans.web import create_app
 
@@ -35,22 +32,8 @@ document.addEventListener('securitypolicyviolation', e =>
 def server(demo_path, tmp_path_factory):
     ws = tmp_path_factory.mktemp("csp") / "demo.duckdb"
     shutil.copy(demo_path, ws)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    app = create_app(ws, upload_dir=ws.parent / "uploads")
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if srv.started:
-            break
-        time.sleep(0.05)
-    assert srv.started
-    yield f"http://127.0.0.1:{port}", ws
-    srv.should_exit = True
-    thread.join(900)  # the app waits for a mix or plan fit the pages started
-    assert not thread.is_alive()
+    with serving(create_app(ws, upload_dir=ws.parent / "uploads")) as base:
+        yield base, ws
 
 
 def test_no_page_violates_the_content_security_policy(server):

@@ -10,16 +10,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
-import uvicorn
 from typer.testing import CliRunner
 
 import truefans
+from live_server import serving
 from truefans.cli import app as cli_app
 from truefans.report import write_report
 from truefans.report.registry import available
@@ -47,12 +44,6 @@ if not Path(CHROMIUM).exists():
 sync_api = pytest.importorskip("playwright.sync_api")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def workspace(demo_path, tmp_path_factory) -> Path:
     p = tmp_path_factory.mktemp("browser") / "demo.duckdb"
@@ -62,20 +53,8 @@ def workspace(demo_path, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(workspace):
-    port = _free_port()
-    app = create_app(workspace, upload_dir=workspace.parent / "uploads")
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if srv.started:
-            break
-        time.sleep(0.05)
-    assert srv.started
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(900)  # the app waits for a mix or plan fit still running
-    assert not thread.is_alive()
+    with serving(create_app(workspace, upload_dir=workspace.parent / "uploads")) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
