@@ -6,6 +6,7 @@ Time is in the caller's unit (days or weeks): ``t_x`` (time of the last repeat p
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,12 +14,16 @@ import numpy.typing as npt
 
 from truefans.models._fit import (
     Array,
+    FitReport,
     InvalidModelData,
+    Objective,
     as_column,
     check_weights,
     collapse_checked,
+    maximise,
     require,
     same_length,
+    sample_rows,
 )
 
 
@@ -109,3 +114,28 @@ def discount_factors(periods: int, discount_rate: float) -> Array:
     if not np.isfinite(discount_rate) or discount_rate <= -1:
         raise InvalidModelData(f"discount rate must be > -1 per period, got {discount_rate}")
     return (1.0 + discount_rate) ** -np.arange(1, int(periods) + 1, dtype=np.float64)
+
+
+def fit_rfm_model(
+    model: str,
+    names: Sequence[str],
+    likelihood: Callable[[RFM], Objective],
+    d: RFM,
+    starts: Sequence[Sequence[float]],
+) -> FitReport:
+    """Maximise ``likelihood(d)`` from ``starts``; with many rows the loose phase explores on a
+    sample of them first (:func:`~truefans.models._fit.maximise`)."""
+    sample = sample_rows(len(d.x))
+    explore = None
+    if sample is not None:
+        part = RFM(d.x[sample], d.t_x[sample], d.T[sample], d.weights[sample])
+        explore = (likelihood(part), part.n_customers)
+    return maximise(model, names, likelihood(d), starts, d.n_customers, len(d.x), explore)
+
+
+def log_params(label: str, names: Sequence[str], params: Mapping[str, float]) -> Array:
+    """``params`` (all positive) as the log-parameters the likelihoods take, in ``names`` order."""
+    values = np.array([float(params[n]) for n in names])
+    if not np.all(np.isfinite(values)) or (values <= 0).any():
+        raise InvalidModelData(f"{label} parameters must be positive numbers, got {dict(params)}")
+    return np.log(values)

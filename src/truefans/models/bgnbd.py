@@ -19,13 +19,13 @@ from truefans.models._fit import (
     InvalidModelData,
     distinct,
     dot,
-    maximise,
-    sample_rows,
 )
 from truefans.models._rfm import (
     RFM,
     by_pairs,
     discount_factors,
+    fit_rfm_model,
+    log_params,
     rate_scale,
     rfm_arrays,
     rfm_for_fit,
@@ -225,12 +225,7 @@ def fit_bgnbd(
         (0.25, 0.25 / rate, 0.5, 3.0),
         (3.0, 3.0 / rate, 2.0, 1.0),
     ]
-    sample = sample_rows(len(d.x))
-    explore = None
-    if sample is not None:
-        part = RFM(d.x[sample], d.t_x[sample], d.T[sample], d.weights[sample])
-        explore = (_Likelihood(part), part.n_customers)
-    report = maximise("bgnbd", NAMES, _Likelihood(d), starts, d.n_customers, len(d.x), explore)
+    report = fit_rfm_model("bgnbd", NAMES, _Likelihood, d, starts)
     return BGNBD(report)
 
 
@@ -244,11 +239,4 @@ def log_likelihood(
     """The BG/NBD log-likelihood at ``params`` (r, alpha, a, b), in the papers' units (natural log,
     summed over customers), on the same inputs as :func:`fit_bgnbd`: to compare two solutions."""
     d = rfm_for_fit("BG/NBD", x, t_x, T, weights)
-    return _Likelihood(d)(_log_params(params))[0]
-
-
-def _log_params(params: Mapping[str, float]) -> Array:
-    values = np.array([float(params[n]) for n in NAMES])
-    if not np.all(np.isfinite(values)) or (values <= 0).any():
-        raise InvalidModelData(f"BG/NBD parameters must be positive numbers, got {dict(params)}")
-    return np.log(values)
+    return _Likelihood(d)(log_params("BG/NBD", NAMES, params))[0]

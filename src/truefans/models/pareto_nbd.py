@@ -25,12 +25,18 @@ from truefans.models._fit import (
     InvalidModelData,
     collapse,
     dot,
-    maximise,
-    sample_rows,
     weighted_rows,
 )
 from truefans.models._hyp import series
-from truefans.models._rfm import RFM, discount_factors, rate_scale, rfm_arrays, rfm_for_fit
+from truefans.models._rfm import (
+    RFM,
+    discount_factors,
+    fit_rfm_model,
+    log_params,
+    rate_scale,
+    rfm_arrays,
+    rfm_for_fit,
+)
 
 NAMES = ("r", "alpha", "s", "beta")
 
@@ -200,12 +206,7 @@ def fit_pareto_nbd(
         (0.5, 0.5 * scale, 0.5, 0.5 * scale),
         (2.0, 2.0 * scale, 1.0, 2.0 * scale),
     ]
-    sample = sample_rows(len(d.x))
-    explore = None
-    if sample is not None:
-        part = RFM(d.x[sample], d.t_x[sample], d.T[sample], d.weights[sample])
-        explore = (_Likelihood(part), part.n_customers)
-    report = maximise("pareto_nbd", NAMES, _Likelihood(d), starts, d.n_customers, len(d.x), explore)
+    report = fit_rfm_model("pareto_nbd", NAMES, _Likelihood, d, starts)
     return ParetoNBD(report)
 
 
@@ -219,13 +220,4 @@ def log_likelihood(
     """The Pareto/NBD log-likelihood at ``params`` (r, alpha, s, beta), in the papers' units (natural log,
     summed over customers), on the same inputs as :func:`fit_pareto_nbd`: to compare two solutions."""
     d = rfm_for_fit("Pareto/NBD", x, t_x, T, weights)
-    return _Likelihood(d)(_log_params(params))[0]
-
-
-def _log_params(params: Mapping[str, float]) -> Array:
-    values = np.array([float(params[n]) for n in NAMES])
-    if not np.all(np.isfinite(values)) or (values <= 0).any():
-        raise InvalidModelData(
-            f"Pareto/NBD parameters must be positive numbers, got {dict(params)}"
-        )
-    return np.log(values)
+    return _Likelihood(d)(log_params("Pareto/NBD", NAMES, params))[0]
